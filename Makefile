@@ -1,0 +1,38 @@
+# Two commands on a fresh machine:
+#   make repro   create .venv, install the pinned requirements, run the whole DVC pipeline
+#   make test    the same environment plus test tools, then the test suite
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# Keras runs on TensorFlow; quieter logs, and no GPU probing on machines without one.
+export KERAS_BACKEND := tensorflow
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: setup repro test bench clean-venv
+
+$(VENV)/.installed: requirements.txt requirements-nodeps.txt constraints.txt
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip==26.3
+	$(PYTHON) -m pip install --quiet -r requirements.txt -c constraints.txt
+	# Packages whose metadata would drag in torch: installed without their dependencies.
+	$(PYTHON) -m pip install --quiet --no-deps -r requirements-nodeps.txt
+	@if $(PYTHON) -m pip list 2>/dev/null | grep -qi '^torch '; then echo "torch got installed: check requirements" >&2; exit 1; fi
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PYTHON) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+setup: $(VENV)/.installed
+
+repro: setup
+	dvc repro
+
+test: $(VENV)/.installed-dev
+	$(PYTHON) -m pytest -q
+
+bench: setup
+	$(PYTHON) -m bench.svm_speed
+
+clean-venv:
+	rm -rf $(VENV)

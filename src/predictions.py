@@ -1,0 +1,39 @@
+"""Model outputs on disk: per-genre scores for the validation and test movies.
+
+Every training stage writes one such file, so `evaluate` treats scikit-learn and Keras models alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+ScoreKind = Literal["probability", "margin"]
+
+# The score above which a genre is predicted when no rule was tuned.
+DEFAULT_THRESHOLD = {"probability": 0.5, "margin": 0.0}
+
+
+@dataclass
+class Predictions:
+    movie_ids: np.ndarray
+    scores: np.ndarray  # movies x genres, columns in genres.csv order
+    kind: ScoreKind
+
+    def rows(self, movie_ids: np.ndarray) -> np.ndarray:
+        position = {movie_id: i for i, movie_id in enumerate(self.movie_ids.tolist())}
+        return self.scores[[position[m] for m in movie_ids.tolist()]]
+
+
+def save_predictions(path: Path, predictions: Predictions) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        np.savez(f, movie_ids=predictions.movie_ids, scores=predictions.scores, kind=predictions.kind)
+
+
+def load_predictions(path: Path) -> Predictions:
+    with np.load(path) as npz:
+        return Predictions(npz["movie_ids"], npz["scores"], str(npz["kind"]))  # type: ignore[arg-type]

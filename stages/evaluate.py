@@ -1,0 +1,41 @@
+"""Stage evaluate: every model's test metrics under each decision rule, per-genre tables, PR curves.
+
+Usage: python -m stages.evaluate MODEL [MODEL ...]   (dvc.yaml lists the models)
+"""
+
+import argparse
+
+import numpy as np
+
+from src import paths
+from src.evaluation import evaluate
+from src.params import EvaluateParams, load_section, read_params
+from src.predictions import load_predictions
+from src.stage_io import write_csv, write_json
+from src.training import load_labels
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("models", nargs="+", help="model names, e.g. svm nb")
+    args = parser.parse_args()
+    params = load_section(read_params(), "evaluate", EvaluateParams)
+    dataset, labels, genre_names = load_labels()
+    ids = dataset["movie_id"].to_numpy()
+    val, test = (dataset["subset"] == "val").to_numpy(), (dataset["subset"] == "test").to_numpy()
+    for model in args.models:
+        result = evaluate(
+            load_predictions(paths.predictions_file(model)),
+            ids[val], labels[val], ids[test], labels[test], genre_names, params.top_k,
+        )
+        write_json(paths.METRICS / "models" / f"{model}.json", result.metrics)
+        write_csv(paths.PLOTS / "per_genre" / f"{model}.csv", result.per_genre)
+        write_csv(paths.PLOTS / "pr_curve" / f"{model}.csv", result.pr_curve)
+        write_json(
+            paths.model_file(f"{model}_thresholds", ".json"),
+            dict(zip(genre_names, np.round(result.thresholds, 6).tolist())),
+        )
+
+
+if __name__ == "__main__":
+    main()
