@@ -86,6 +86,39 @@ class TextFeaturesParams:
 
 
 @dataclasses.dataclass(frozen=True)
+class WordVectorsParams:
+    source: Literal["glove-6b-50d", "word2vec_file"]
+    path: str | None
+    binary: bool
+    lowercase: bool
+
+    def check(self, key: str) -> None:
+        _require(
+            self.source != "word2vec_file" or bool(self.path),
+            f"{key}.path",
+            "must name the word2vec file when source is word2vec_file",
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class MlpParams:
+    hidden_units: list[int]
+    dropout: float
+    learning_rate: float
+    batch_size: int
+    max_epochs: int
+    patience: int
+
+    def check(self, key: str) -> None:
+        _require(all(u > 0 for u in self.hidden_units), f"{key}.hidden_units", "must be positive layer sizes")
+        _require(0 <= self.dropout < 1, f"{key}.dropout", "must be in [0, 1)")
+        _require(self.learning_rate > 0, f"{key}.learning_rate", "must be > 0")
+        _require(self.batch_size > 0, f"{key}.batch_size", "must be > 0")
+        _require(self.max_epochs > 0, f"{key}.max_epochs", "must be > 0")
+        _require(self.patience > 0, f"{key}.patience", "must be > 0")
+
+
+@dataclasses.dataclass(frozen=True)
 class TrainSvmParams:
     C: list[float]
     class_weight: Literal["balanced"] | None

@@ -13,11 +13,13 @@ DATASET = Path("data/dataset.parquet")
 TEXT_COUNTS = Path("data/features/text_counts.npz")
 TEXT_TFIDF = Path("data/features/text_tfidf.npz")
 VOCABULARY = Path("data/features/vocabulary.txt")
+TEXT_WORD_VECTORS = Path("data/features/text_word_vectors.npz")
 
 MODELS = Path("models")
 PREDICTIONS = Path("data/predictions")
 METRICS = Path("metrics")
 PLOTS = Path("plots")
+TRAINING_LOGS = Path("dvclive")
 
 
 def model_file(name: str, suffix: str = ".pkl") -> Path:
@@ -26,3 +28,7 @@ def model_file(name: str, suffix: str = ".pkl") -> Path:
 
 def predictions_file(name: str) -> Path:
     return PREDICTIONS / f"{name}.npz"
+
+
+def training_log(name: str) -> Path:
+    return TRAINING_LOGS / name
