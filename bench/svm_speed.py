@@ -19,11 +19,11 @@ from sklearn.svm import SVC
 
 from src import paths
 from src.models import train_linear_svm
-from src.params import TrainSvmParams, load_section, load_seed, read_params
+from src.params import LinearModelParams, load_section, load_seed, read_params
 from src.training import load_modelling_data
 
 
-def tutorial_svc_search(x, y, params: TrainSvmParams, seed: int) -> GridSearchCV:
+def tutorial_svc_search(x, y, params: LinearModelParams, seed: int) -> GridSearchCV:
     """The tutorial's model: OneVsRest(SVC(kernel='linear')), same C grid, folds and scoring."""
     search = GridSearchCV(
         OneVsRestClassifier(SVC(kernel="linear", class_weight=params.class_weight)),
@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs of each search (median reported)")
     args = parser.parse_args()
     raw = read_params()
-    params, seed = load_section(raw, "train_svm", TrainSvmParams), load_seed(raw)
+    params, seed = load_section(raw, "train_svm", LinearModelParams), load_seed(raw)
     data = load_modelling_data(paths.TEXT_TFIDF)
     print(f"train movies: {len(data.train.y)}, test movies: {len(data.test.y)}, features: {data.train.x.shape[1]}")
     results = {}

@@ -16,6 +16,9 @@ log = logging.getLogger(__name__)
 
 # Columns of the normalised movie table, whatever the source.
 MOVIE_COLUMNS = ["movie_id", "title", "overview", "genre_ids", "release_date", "popularity", "poster_ref"]
+# Movie details beyond the tutorial's fields (TMDB's movie details and keywords); a source that did not
+# fetch them leaves them empty.
+DETAIL_COLUMNS = {"tagline": "", "keywords": [], "companies": [], "runtime": float("nan")}
 
 # Genres TMDB retired from /genre/movie/list but that old movies still carry.
 RETIRED_GENRES = {10769: "Foreign"}
@@ -44,7 +47,7 @@ class ListReport:
 def read_bundled_movies(csv_path: Path) -> tuple[pd.DataFrame, dict[int, str]]:
     """Raw rows and the genre names of the TMDB 5000 table (genres are JSON lists of {id, name})."""
     table = pd.read_csv(csv_path, dtype={"overview": "string", "title": "string", "release_date": "string"})
-    genre_lists = [json.loads(cell) if isinstance(cell, str) else [] for cell in table["genres"]]
+    genre_lists = _json_lists(table["genres"])
     genre_names = {int(g["id"]): str(g["name"]) for genres in genre_lists for g in genres}
     raw = pd.DataFrame(
         {
@@ -55,9 +58,17 @@ def read_bundled_movies(csv_path: Path) -> tuple[pd.DataFrame, dict[int, str]]:
             "release_date": table["release_date"],
             "popularity": table["popularity"].astype("float64"),
             "poster_ref": [f"{movie_id}.jpg" for movie_id in table["id"]],
+            "tagline": table["tagline"].fillna("").astype(str),
+            "keywords": [[str(k["name"]) for k in cell] for cell in _json_lists(table["keywords"])],
+            "companies": [[str(c["name"]) for c in cell] for cell in _json_lists(table["production_companies"])],
+            "runtime": table["runtime"].astype("float64"),
         }
     )
     return raw, genre_names
+
+
+def _json_lists(cells: pd.Series) -> list[list[dict]]:
+    return [json.loads(cell) if isinstance(cell, str) else [] for cell in cells]
 
 
 def normalise_movies(raw: pd.DataFrame, max_movies: int | None) -> tuple[pd.DataFrame, ListReport]:
@@ -67,6 +78,8 @@ def normalise_movies(raw: pd.DataFrame, max_movies: int | None) -> tuple[pd.Data
     """
     report = ListReport(movies_in=len(raw))
     movies = raw[MOVIE_COLUMNS].copy()
+    for column, empty in DETAIL_COLUMNS.items():
+        movies[column] = raw[column] if column in raw else [empty] * len(raw)
 
     deduped = movies.drop_duplicates(subset="movie_id", keep="first")
     report.dropped["duplicate"] = len(movies) - len(deduped)
@@ -151,4 +164,7 @@ def read_table(path: Path) -> pd.DataFrame:
     table = pd.read_parquet(path)
     if "genre_ids" in table:
         table["genre_ids"] = table["genre_ids"].map(lambda ids: [int(g) for g in ids])
+    for column in ("keywords", "companies"):
+        if column in table:
+            table[column] = table[column].map(list)
     return table

@@ -49,17 +49,20 @@ def threshold_decision(scores: np.ndarray, thresholds: np.ndarray | float) -> np
     return (scores >= thresholds).astype(np.int8)
 
 
-def tune_thresholds(scores: np.ndarray, y_true: np.ndarray, default: float) -> np.ndarray:
+def tune_thresholds(scores: np.ndarray, y_true: np.ndarray, default: float, min_positives: int = 1) -> np.ndarray:
     """Per genre, the score threshold that maximises that genre's F1 on the given (validation) rows.
 
-    A genre without a positive validation movie keeps `default`: there is nothing to tune on.
+    A genre with fewer than `min_positives` positive validation movies keeps `default`: a threshold
+    fitted to one or two movies would mostly fit noise.
     """
-    return np.array([_best_threshold(scores[:, j], y_true[:, j], default) for j in range(scores.shape[1])])
+    return np.array(
+        [_best_threshold(scores[:, j], y_true[:, j], default, min_positives) for j in range(scores.shape[1])]
+    )
 
 
-def _best_threshold(scores: np.ndarray, positive: np.ndarray, default: float) -> float:
+def _best_threshold(scores: np.ndarray, positive: np.ndarray, default: float, min_positives: int) -> float:
     n_positive = int(positive.sum())
-    if n_positive == 0:
+    if n_positive < max(1, min_positives):
         return default
     order = np.argsort(-scores, kind="stable")
     sorted_scores, sorted_positive = scores[order], positive[order]

@@ -71,3 +71,7 @@ def predict_probabilities(model: keras.Model, x: np.ndarray) -> np.ndarray:
 def save_keras_model(model: keras.Model, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
+
+
+def load_keras_model(path: Path) -> keras.Model:
+    return keras.models.load_model(path)

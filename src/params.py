@@ -119,7 +119,7 @@ class MlpParams:
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainSvmParams:
+class LinearModelParams:
     C: list[float]
     class_weight: Literal["balanced"] | None
     cv_folds: int
@@ -131,6 +131,23 @@ class TrainSvmParams:
 
 
 @dataclasses.dataclass(frozen=True)
+class DetailFeaturesParams:
+    tagline: bool
+    keywords: bool
+    companies: bool
+    release_year: bool
+    runtime: bool
+    min_movies: int
+    year_bins: list[float]
+    runtime_bins: list[float]
+
+    def check(self, key: str) -> None:
+        _require(self.min_movies >= 1, f"{key}.min_movies", "must be >= 1")
+        _require(self.year_bins == sorted(self.year_bins), f"{key}.year_bins", "must be increasing")
+        _require(self.runtime_bins == sorted(self.runtime_bins), f"{key}.runtime_bins", "must be increasing")
+
+
+@dataclasses.dataclass(frozen=True)
 class TrainNbParams:
     alpha: float
 
@@ -139,11 +156,23 @@ class TrainNbParams:
 
 
 @dataclasses.dataclass(frozen=True)
+class LateFusionParams:
+    text_model: str
+    image_model: str
+    weight_steps: int
+
+    def check(self, key: str) -> None:
+        _require(self.weight_steps >= 2, f"{key}.weight_steps", "must be >= 2")
+
+
+@dataclasses.dataclass(frozen=True)
 class EvaluateParams:
     top_k: int
+    min_val_positives: int
 
     def check(self, key: str) -> None:
         _require(self.top_k >= 1, f"{key}.top_k", "must be >= 1")
+        _require(self.min_val_positives >= 1, f"{key}.min_val_positives", "must be >= 1")
 
 
 def _require(ok: bool, key: str, message: str) -> None:

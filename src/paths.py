@@ -12,8 +12,8 @@ MISSING_POSTERS = Path("data/posters_missing.csv")
 DATASET = Path("data/dataset.parquet")
 TEXT_COUNTS = Path("data/features/text_counts.npz")
 TEXT_TFIDF = Path("data/features/text_tfidf.npz")
-VOCABULARY = Path("data/features/vocabulary.txt")
 TEXT_WORD_VECTORS = Path("data/features/text_word_vectors.npz")
+DETAIL_FEATURES = Path("data/features/details.npz")
 
 MODELS = Path("models")
 PREDICTIONS = Path("data/predictions")
@@ -32,3 +32,12 @@ def predictions_file(name: str) -> Path:
 
 def training_log(name: str) -> Path:
     return TRAINING_LOGS / name
+
+
+def model_card(name: str) -> Path:
+    return MODELS / f"{name}.card.json"
+
+
+def model_decision(name: str) -> Path:
+    """The per-genre thresholds tuned on validation movies, and the model's validation micro-F1."""
+    return MODELS / f"{name}.decision.json"

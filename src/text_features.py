@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import pandas as pd
 import scipy.sparse as sp
@@ -18,16 +19,28 @@ def clean_overview(text: str) -> str:
     return _PUNCTUATION.sub("", text)
 
 
-def bag_of_words(
-    overviews: pd.Series, is_train: pd.Series, params: TextFeaturesParams
-) -> tuple[sp.csr_matrix, sp.csr_matrix, list[str]]:
-    """Word counts and TF-IDF of every overview, with vocabulary and IDF learned on training rows only.
+@dataclass
+class BagOfWords:
+    """Word counts and their TF-IDF weighting, vocabulary and IDF learned from training overviews.
 
     Fitting on the training rows keeps test overviews from shaping the features they are judged on.
     """
-    cleaned = overviews.map(clean_overview)
-    vectorizer = CountVectorizer(max_df=params.max_df, min_df=params.min_df)
-    vectorizer.fit(cleaned[is_train.to_numpy()])
-    counts = vectorizer.transform(cleaned)
-    tfidf = TfidfTransformer().fit(counts[is_train.to_numpy()]).transform(counts)
-    return sp.csr_matrix(counts), sp.csr_matrix(tfidf), vectorizer.get_feature_names_out().tolist()
+
+    vectorizer: CountVectorizer
+    tfidf_weighting: TfidfTransformer
+
+    @classmethod
+    def fit(cls, train_overviews: pd.Series, params: TextFeaturesParams) -> "BagOfWords":
+        vectorizer = CountVectorizer(max_df=params.max_df, min_df=params.min_df)
+        counts = vectorizer.fit_transform(train_overviews.map(clean_overview))
+        return cls(vectorizer, TfidfTransformer().fit(counts))
+
+    def counts(self, overviews: pd.Series) -> sp.csr_matrix:
+        return sp.csr_matrix(self.vectorizer.transform(overviews.map(clean_overview)))
+
+    def tfidf(self, overviews: pd.Series) -> sp.csr_matrix:
+        return sp.csr_matrix(self.tfidf_weighting.transform(self.counts(overviews)))
+
+    @property
+    def vocabulary(self) -> list[str]:
+        return self.vectorizer.get_feature_names_out().tolist()

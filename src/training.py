@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import pickle
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from src import paths
 from src.dataset import label_matrix, read_table
@@ -41,9 +43,16 @@ class ModellingData:
 
 
 def _stack(a: Any, b: Any) -> Any:
-    import scipy.sparse as sp
-
     return sp.vstack([a, b]).tocsr() if sp.issparse(a) else np.vstack([a, b])
+
+
+def _join_columns(blocks: list[Any]) -> Any:
+    """Feature blocks side by side: sparse if any block is sparse, else dense float32."""
+    if len(blocks) == 1:
+        return blocks[0]
+    if any(sp.issparse(b) for b in blocks):
+        return sp.hstack(blocks).tocsr()
+    return np.hstack(blocks).astype(np.float32)
 
 
 def load_labels() -> tuple[pd.DataFrame, np.ndarray, list[str]]:
@@ -53,14 +62,15 @@ def load_labels() -> tuple[pd.DataFrame, np.ndarray, list[str]]:
     return dataset, label_matrix(dataset["genre_ids"], genres["genre_id"].tolist()), genres["name"].tolist()
 
 
-def load_modelling_data(features_path: Path) -> ModellingData:
+def load_modelling_data(*features_paths: Path) -> ModellingData:
+    """Features (several files are joined column-wise) and labels of the train, val and test movies."""
     dataset, labels, genre_names = load_labels()
-    features = load_features(features_path)
+    features = [load_features(path) for path in features_paths]
 
     def subset(name: str) -> Subset:
         mask = (dataset["subset"] == name).to_numpy()
         ids = dataset["movie_id"].to_numpy()[mask]
-        return Subset(ids, features.rows(ids), labels[mask])
+        return Subset(ids, _join_columns([f.rows(ids) for f in features]), labels[mask])
 
     return ModellingData(subset("train"), subset("val"), subset("test"), genre_names)
 
@@ -74,3 +84,24 @@ def save_model(name: str, model: Any) -> None:
 
 def save_scores(name: str, data: ModellingData, scores: np.ndarray, kind: ScoreKind) -> None:
     save_predictions(paths.predictions_file(name), Predictions(data.evaluated.movie_ids, scores, kind))
+
+
+@dataclass
+class ModelCard:
+    """What `predict` needs to know to run a trained model on a new movie."""
+
+    name: str
+    kind: ScoreKind
+    artifact: str  # the saved model file
+    features: list[str]  # the feature files it was trained on, joined column-wise in this order
+    components: dict[str, float] = field(default_factory=dict)  # late fusion: model name -> weight
+
+
+def save_card(card: ModelCard) -> None:
+    path = paths.model_card(card.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(asdict(card), indent=2) + "\n")
+
+
+def load_card(name: str) -> ModelCard:
+    return ModelCard(**json.loads(paths.model_card(name).read_text()))

@@ -1,6 +1,6 @@
 """Stage evaluate: every model's test metrics under each decision rule, per-genre tables, PR curves.
 
-Usage: python -m stages.evaluate MODEL [MODEL ...]   (dvc.yaml lists the models)
+Usage: python -m stages.evaluate MODEL [MODEL ...]   (dvc.yaml runs it once per model)
 """
 
 import argparse
@@ -26,14 +26,17 @@ def main() -> None:
     for model in args.models:
         result = evaluate(
             load_predictions(paths.predictions_file(model)),
-            ids[val], labels[val], ids[test], labels[test], genre_names, params.top_k,
+            ids[val], labels[val], ids[test], labels[test], genre_names, params.top_k, params.min_val_positives,
         )
         write_json(paths.METRICS / "models" / f"{model}.json", result.metrics)
         write_csv(paths.PLOTS / "per_genre" / f"{model}.csv", result.per_genre)
         write_csv(paths.PLOTS / "pr_curve" / f"{model}.csv", result.pr_curve)
         write_json(
-            paths.model_file(f"{model}_thresholds", ".json"),
-            dict(zip(genre_names, np.round(result.thresholds, 6).tolist())),
+            paths.model_decision(model),
+            {
+                "thresholds": dict(zip(genre_names, np.round(result.thresholds, 6).tolist())),
+                "val_f1_micro": result.val_f1_micro,
+            },
         )
 
 

@@ -1,6 +1,6 @@
 """Stage train_<model>: a Keras MLP on one feature file, params from section `train_<model>`.
 
-Usage: python -m stages.train_mlp MODEL FEATURES   (e.g. poster_mlp data/features/poster_cnn.npz)
+Usage: python -m stages.train_mlp MODEL FEATURES [FEATURES ...]   (several files are joined column-wise)
 """
 
 import argparse
@@ -12,23 +12,25 @@ from dvclive.keras import DVCLiveCallback
 from src import paths
 from src.mlp import make_deterministic, predict_probabilities, save_keras_model, train_mlp
 from src.params import MlpParams, load_section, load_seed, read_params
-from src.training import load_modelling_data, save_scores
+from src.training import ModelCard, load_modelling_data, save_card, save_scores
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("model", help="model name; its params section is train_<model>")
-    parser.add_argument("features", type=Path, help="feature file (.npz) the model reads")
+    parser.add_argument("features", type=Path, nargs="+", help="feature files (.npz) the model reads")
     args = parser.parse_args()
     raw = read_params()
     params = load_section(raw, f"train_{args.model}", MlpParams)
     make_deterministic(load_seed(raw))
-    data = load_modelling_data(args.features)
+    data = load_modelling_data(*args.features)
     # dvclive writes the training curves only; dvc.yaml declares them as plots.
     with Live(dir=str(paths.training_log(args.model)), dvcyaml=None, save_dvc_exp=False) as live:
         model = train_mlp(data.train, data.val, params, callbacks=[DVCLiveCallback(live=live)])
-    save_keras_model(model, paths.model_file(args.model, ".keras"))
+    artifact = paths.model_file(args.model, ".keras")
+    save_keras_model(model, artifact)
     save_scores(args.model, data, predict_probabilities(model, data.evaluated.x), "probability")
+    save_card(ModelCard(args.model, "probability", str(artifact), [str(f) for f in args.features]))
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ def test_tuned_thresholds_separate_a_separable_genre():
     thresholds = tune_thresholds(scores, y, default=0.5)
     assert thresholds[0] == pytest.approx(0.8)  # predicts exactly the two positives
     assert thresholds[1] == 0.5  # no positive to tune on: the default stays
+    assert tune_thresholds(scores, y, default=0.5, min_positives=3)[0] == 0.5  # too few positives
 
 
 def test_per_genre_table_and_pr_curve():

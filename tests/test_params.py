@@ -4,7 +4,7 @@ import yaml
 from src.params import (
     FetchListParams,
     ParamError,
-    TrainSvmParams,
+    LinearModelParams,
     load_section,
     load_seed,
     read_params,
@@ -14,7 +14,7 @@ from tests.conftest import ROOT
 
 def test_the_shipped_params_load():
     raw = read_params(ROOT / "params.yaml")
-    assert load_section(raw, "train_svm", TrainSvmParams).C == [0.01, 0.1, 1.0]
+    assert load_section(raw, "train_svm", LinearModelParams).C == [0.01, 0.1, 1.0]
     assert load_section(raw, "fetch_list", FetchListParams).tmdb.popular_pages == 50
     assert isinstance(load_seed(raw), int)
 
@@ -28,10 +28,10 @@ def _with(section: str, key: str, value):
 @pytest.mark.parametrize(
     ("section", "cls", "key", "value", "message"),
     [
-        ("train_svm", TrainSvmParams, "C", [0.1, -1], "`train_svm.C` must be a list of positive numbers"),
-        ("train_svm", TrainSvmParams, "C", "high", "`train_svm.C` must be a list"),
-        ("train_svm", TrainSvmParams, "scoring", "accuracy", "`train_svm.scoring` must be one of"),
-        ("train_svm", TrainSvmParams, "cv_folds", 1.5, "`train_svm.cv_folds` must be int"),
+        ("train_svm", LinearModelParams, "C", [0.1, -1], "`train_svm.C` must be a list of positive numbers"),
+        ("train_svm", LinearModelParams, "C", "high", "`train_svm.C` must be a list"),
+        ("train_svm", LinearModelParams, "scoring", "accuracy", "`train_svm.scoring` must be one of"),
+        ("train_svm", LinearModelParams, "cv_folds", 1.5, "`train_svm.cv_folds` must be int"),
         ("fetch_list", FetchListParams, "source", "imdb", "`fetch_list.source` must be one of ['bundled', 'tmdb']"),
         ("fetch_list", FetchListParams, "max_movies", 3, "`fetch_list.max_movies` must be null or >= 10"),
     ],
@@ -44,7 +44,7 @@ def test_a_bad_value_names_its_key(section, cls, key, value, message):
 def test_an_unknown_key_is_named():
     raw = _with("train_svm", "Cs", [1])
     with pytest.raises(ParamError, match=r"unknown key `train_svm\.Cs`"):
-        load_section(raw, "train_svm", TrainSvmParams)
+        load_section(raw, "train_svm", LinearModelParams)
 
 
 def test_a_missing_nested_key_is_named():

@@ -21,6 +21,8 @@ SMALL_PROFILE = {
     ("fetch_list", "max_movies"): 200,
     ("train_svm", "C"): [0.1, 1],
     ("train_svm", "cv_folds"): 2,
+    ("train_text_mlp", "max_epochs"): 5,
+    ("train_poster_mlp", "max_epochs"): 5,
 }
 
 
@@ -70,14 +72,16 @@ def small_repo(tmp_path_factory) -> Path:
     (repo / "dvc.lock").unlink(missing_ok=True)
     _set_params(repo, SMALL_PROFILE)
     git("init", "-q", "-b", "main", cwd=repo)
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "-m", "clone", cwd=repo)
     dvc("repro", cwd=repo)
     git("add", "-A", cwd=repo)
-    git("commit", "-q", "-m", "small profile", cwd=repo)
+    git("commit", "-q", "-m", "small profile reproduced", cwd=repo)
     return repo
 
 
 def test_repro_produces_metrics_for_every_model(small_repo):
-    for model in ("svm", "nb"):
+    for model in ("svm", "nb", "details_logreg", "text_mlp"):
         metrics = json.loads((small_repo / f"metrics/models/{model}.json").read_text())
         assert set(metrics) == {"fixed_threshold", "top_k", "tuned_thresholds"}
         assert 0 < metrics["top_k"]["f1_micro"] <= 1
@@ -85,7 +89,7 @@ def test_repro_produces_metrics_for_every_model(small_repo):
     assert report["kept"] == 200
     assert (small_repo / "plots/genre_coclusters.png").stat().st_size > 10_000
     shown = dvc("metrics", "show", cwd=small_repo)
-    assert "metrics/models/svm.json" in shown and "metrics/models/nb.json" in shown
+    assert all(f"metrics/models/{m}.json" in shown for m in ("svm", "nb", "details_logreg", "text_mlp"))
 
 
 def test_a_second_repro_does_nothing(small_repo):
@@ -94,15 +98,31 @@ def test_a_second_repro_does_nothing(small_repo):
     assert "didn't change" in out or "up to date" in out
 
 
-def test_changing_nb_param_reruns_only_nb_and_evaluate(small_repo):
-    _set_params(small_repo, {("train_nb", "alpha"): 0.5})
+def _stages_run(out: str) -> set[str]:
+    return {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
+
+
+@pytest.mark.parametrize(
+    ("param", "value", "stage"),
+    [(("train_nb", "alpha"), 0.5, "train_nb"), (("train_text_mlp", "learning_rate"), 0.01, "train_text_mlp")],
+)
+def test_changing_a_model_param_reruns_only_that_model_and_its_evaluation(small_repo, param, value, stage):
+    _set_params(small_repo, {param: value})
+    model = stage.removeprefix("train_")
     try:
-        out = dvc("repro", cwd=small_repo)
-        ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
-        assert ran == {"train_nb", "evaluate"}
+        assert _stages_run(dvc("repro", cwd=small_repo)) == {stage, f"evaluate@{model}"}
     finally:
         git("checkout", "--", "params.yaml", cwd=small_repo)
         dvc("checkout", "-q", cwd=small_repo)
+
+
+def test_retraining_an_mlp_gives_byte_identical_predictions_and_metrics(small_repo):
+    files = ["data/predictions/text_mlp.npz", "metrics/models/text_mlp.json"]
+    before = [(small_repo / f).read_bytes() for f in files]
+    out = dvc("repro", "--force", "--single-item", "train_text_mlp", cwd=small_repo)
+    assert _stages_run(out) == {"train_text_mlp"}
+    dvc("repro", "evaluate@text_mlp", cwd=small_repo)
+    assert [(small_repo / f).read_bytes() for f in files] == before
 
 
 def test_an_experiment_changes_svm_metrics_in_metrics_diff(small_repo):

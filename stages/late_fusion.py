@@ -1,0 +1,28 @@
+"""Stage late_fusion: the text and poster models' probabilities averaged, the weight tuned on validation."""
+
+import numpy as np
+
+from src import paths
+from src.fusion import fuse, tune_text_weight
+from src.params import LateFusionParams, load_section, read_params
+from src.predictions import load_predictions, save_predictions
+from src.stage_io import write_json
+from src.training import ModelCard, load_labels, save_card
+
+
+def main() -> None:
+    params = load_section(read_params(), "late_fusion", LateFusionParams)
+    text = load_predictions(paths.predictions_file(params.text_model))
+    image = load_predictions(paths.predictions_file(params.image_model))
+    dataset, labels, _ = load_labels()
+    val = (dataset["subset"] == "val").to_numpy()
+    grid = np.linspace(0, 1, params.weight_steps)
+    weight, val_ap = tune_text_weight(text, image, dataset["movie_id"].to_numpy()[val], labels[val], grid)
+    save_predictions(paths.predictions_file("late_fusion"), fuse(text, image, weight))
+    components = {params.text_model: weight, params.image_model: 1 - weight}
+    save_card(ModelCard("late_fusion", "probability", "", [], components))
+    write_json(paths.METRICS / "train" / "late_fusion.json", {"text_weight": weight, "val_average_precision": round(val_ap, 4)})
+
+
+if __name__ == "__main__":
+    main()

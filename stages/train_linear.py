@@ -1,0 +1,47 @@
+"""Stage train_<model>: a one-vs-rest linear model (SVM or logistic regression), C by grid search.
+
+Usage: python -m stages.train_linear MODEL {svm,logreg} FEATURES [FEATURES ...]
+Several feature files are joined column-wise; params come from section `train_<model>`.
+"""
+
+import argparse
+import logging
+from pathlib import Path
+
+from src import paths
+from src.models import train_linear_svm, train_logistic_regression
+from src.params import LinearModelParams, load_section, load_seed, read_params
+from src.stage_io import setup_logging, write_json
+from src.training import ModelCard, load_modelling_data, save_card, save_model, save_scores
+
+log = logging.getLogger(__name__)
+
+TRAINERS = {"svm": train_linear_svm, "logreg": train_logistic_regression}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("model", help="model name; its params section is train_<model>")
+    parser.add_argument("algorithm", choices=sorted(TRAINERS))
+    parser.add_argument("features", type=Path, nargs="+", help="feature files (.npz)")
+    args = parser.parse_args()
+    setup_logging()
+    raw = read_params()
+    params = load_section(raw, f"train_{args.model}", LinearModelParams)
+    data = load_modelling_data(*args.features)
+    search = TRAINERS[args.algorithm](data.train.x, data.train.y, params, load_seed(raw))
+    best_c = search.best_params_["estimator__C"]
+    log.info("best C %s, cross-validated %s %.4f", best_c, params.scoring, search.best_score_)
+    model = search.best_estimator_
+    if args.algorithm == "svm":
+        kind, scores = "margin", model.decision_function(data.evaluated.x)
+    else:
+        kind, scores = "probability", model.predict_proba(data.evaluated.x)
+    save_scores(args.model, data, scores, kind)
+    save_model(args.model, model)
+    save_card(ModelCard(args.model, kind, str(paths.model_file(args.model)), [str(f) for f in args.features]))
+    write_json(paths.METRICS / "train" / f"{args.model}.json", {"best_C": best_c, "cv_score": round(float(search.best_score_), 4)})
+
+
+if __name__ == "__main__":
+    main()
