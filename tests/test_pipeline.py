@@ -112,7 +112,7 @@ def test_changing_a_model_param_reruns_only_that_model_and_its_evaluation(small_
     try:
         assert _stages_run(dvc("repro", cwd=small_repo)) == {stage, f"evaluate@{model}"}
     finally:
-        git("checkout", "--", "params.yaml", cwd=small_repo)
+        git("checkout", "--", ".", cwd=small_repo)  # params.yaml, dvc.lock and metrics
         dvc("checkout", "-q", cwd=small_repo)
 
 
