@@ -112,7 +112,7 @@ def test_changing_a_model_param_reruns_only_that_model_and_its_evaluation(small_
     try:
         assert _stages_run(dvc("repro", cwd=small_repo)) == {stage, f"evaluate@{model}"}
     finally:
-        git("checkout", "--", ".", cwd=small_repo)  # params.yaml, dvc.lock and metrics
+        git("checkout", "HEAD", "--", ".", cwd=small_repo)  # params.yaml, dvc.lock (autostaged) and metrics
         dvc("checkout", "-q", cwd=small_repo)
 
 
