@@ -10,12 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 log = logging.getLogger(__name__)
 
 # Columns of the normalised movie table, whatever the source.
 MOVIE_COLUMNS = ["movie_id", "title", "overview", "genre_ids", "release_date", "popularity", "poster_ref"]
+# Optional columns from each movie's details, kept when the source gives them.
+DETAIL_COLUMNS = ["tagline", "keywords", "companies", "runtime", "imdb_id"]
 
 # Genres TMDB retired from /genre/movie/list but that old movies still carry.
 RETIRED_GENRES = {10769: "Foreign"}
@@ -66,7 +67,7 @@ def normalise_movies(raw: pd.DataFrame, max_movies: int | None) -> tuple[pd.Data
     Returns the table sorted by popularity (most popular first, ties by id) and the counts dropped.
     """
     report = ListReport(movies_in=len(raw))
-    movies = raw[MOVIE_COLUMNS].copy()
+    movies = raw[MOVIE_COLUMNS + [column for column in DETAIL_COLUMNS if column in raw]].copy()
 
     deduped = movies.drop_duplicates(subset="movie_id", keep="first")
     report.dropped["duplicate"] = len(movies) - len(deduped)
@@ -122,6 +123,9 @@ def label_matrix(genre_lists: pd.Series, genre_ids: list[int]) -> np.ndarray:
 
 def assign_subsets(movie_ids: np.ndarray, test_size: float, val_size: float, seed: int) -> np.ndarray:
     """A seeded train/val/test label per movie; val is carved from the training share only."""
+    # Imported here: scikit-learn takes seconds to import, and the fetch stages never split.
+    from sklearn.model_selection import train_test_split
+
     positions = np.arange(len(movie_ids))
     rest, test = train_test_split(positions, test_size=test_size, random_state=seed, shuffle=True)
     train, val = train_test_split(rest, test_size=val_size, random_state=seed, shuffle=True)
@@ -151,4 +155,7 @@ def read_table(path: Path) -> pd.DataFrame:
     table = pd.read_parquet(path)
     if "genre_ids" in table:
         table["genre_ids"] = table["genre_ids"].map(lambda ids: [int(g) for g in ids])
+    for column in ("keywords", "companies"):
+        if column in table:
+            table[column] = table[column].map(lambda names: [str(name) for name in names])
     return table
