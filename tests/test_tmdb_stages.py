@@ -80,7 +80,9 @@ def test_a_killed_fetch_resumes_to_the_uninterrupted_result(stage, fake_tmdb, tm
     start = len(fake_tmdb.log)
     _run_stage(module, resumed, monkeypatch)
 
-    again = {RequestCache(resumed / CACHE).path(key) for key in _requests_since(fake_tmdb, start)}
+    cache = RequestCache(resumed / CACHE)
+    assert had <= {cache.path(key) for key in _requests_since(fake_tmdb, 0)}  # requests map onto cache entries
+    again = {cache.path(key) for key in _requests_since(fake_tmdb, start)}
     assert not again & had, "the resumed run asked again for answers it had"
     outputs = ["data/movies.parquet", "data/genres.csv", "metrics/data/fetch_list.json"]
     if stage == "fetch_posters":
