@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +17,7 @@ log = logging.getLogger(__name__)
 MOVIE_COLUMNS = ["movie_id", "title", "overview", "genre_ids", "release_date", "popularity", "poster_ref"]
 # Movie details beyond the tutorial's fields (TMDB's movie details and keywords); a source that did not
 # fetch them leaves them empty.
-DETAIL_COLUMNS = {"tagline": "", "keywords": [], "companies": [], "runtime": float("nan")}
+DETAIL_COLUMNS = {"tagline": "", "keywords": [], "companies": [], "runtime": float("nan"), "imdb_id": ""}
 
 # Genres TMDB retired from /genre/movie/list but that old movies still carry.
 RETIRED_GENRES = {10769: "Foreign"}
@@ -135,6 +134,9 @@ def label_matrix(genre_lists: pd.Series, genre_ids: list[int]) -> np.ndarray:
 
 def assign_subsets(movie_ids: np.ndarray, test_size: float, val_size: float, seed: int) -> np.ndarray:
     """A seeded train/val/test label per movie; val is carved from the training share only."""
+    # Imported here: scikit-learn takes seconds to import, and the fetch stages never split.
+    from sklearn.model_selection import train_test_split
+
     positions = np.arange(len(movie_ids))
     rest, test = train_test_split(positions, test_size=test_size, random_state=seed, shuffle=True)
     train, val = train_test_split(rest, test_size=val_size, random_state=seed, shuffle=True)
@@ -166,5 +168,5 @@ def read_table(path: Path) -> pd.DataFrame:
         table["genre_ids"] = table["genre_ids"].map(lambda ids: [int(g) for g in ids])
     for column in ("keywords", "companies"):
         if column in table:
-            table[column] = table[column].map(list)
+            table[column] = table[column].map(lambda names: [str(name) for name in names])
     return table

@@ -27,17 +27,22 @@ class ParamError(ValueError):
 class TmdbListParams:
     api_base_url: str
     language: str
+    n_movies: int | None
     popular_pages: int
     discover_pages_per_genre: int
+    discover_years_per_genre: int
     discover_first_year: int
+    details: bool
 
     def check(self, key: str) -> None:
+        _require(self.n_movies is None or self.n_movies >= 1, f"{key}.n_movies", "must be null or >= 1")
         _require(1 <= self.popular_pages <= 500, f"{key}.popular_pages", "must be 1..500 (TMDB's page limit)")
         _require(
             0 <= self.discover_pages_per_genre <= 500,
             f"{key}.discover_pages_per_genre",
             "must be 0..500 (TMDB's page limit)",
         )
+        _require(self.discover_years_per_genre >= 1, f"{key}.discover_years_per_genre", "must be >= 1")
         _require(1874 <= self.discover_first_year <= 2100, f"{key}.discover_first_year", "must be a year")
 
 
@@ -53,8 +58,32 @@ class FetchListParams:
 
 @dataclasses.dataclass(frozen=True)
 class FetchPostersParams:
-    tmdb_image_base_url: str
     tmdb_poster_size: str
+
+    def check(self, key: str) -> None:
+        _require(bool(self.tmdb_poster_size.strip()), f"{key}.tmdb_poster_size", "must name a size, e.g. w185")
+
+
+@dataclasses.dataclass(frozen=True)
+class TmdbHttpParams:
+    requests_per_second: float
+    workers: int
+    timeout_s: float
+    max_retries: int
+    backoff_base_s: float
+    cache_dir: str
+
+    def check(self, key: str) -> None:
+        _require(
+            0 < self.requests_per_second <= 50,
+            f"{key}.requests_per_second",
+            "must be in (0, 50]: TMDB's soft cap is about 40-50 requests/s",
+        )
+        _require(1 <= self.workers <= 64, f"{key}.workers", "must be 1..64")
+        _require(self.timeout_s > 0, f"{key}.timeout_s", "must be > 0")
+        _require(0 <= self.max_retries <= 20, f"{key}.max_retries", "must be 0..20")
+        _require(self.backoff_base_s > 0, f"{key}.backoff_base_s", "must be > 0")
+        _require(bool(self.cache_dir.strip()), f"{key}.cache_dir", "must be a folder path")
 
 
 @dataclasses.dataclass(frozen=True)

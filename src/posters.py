@@ -11,13 +11,17 @@ import io
 import logging
 import os
 import zipfile
+from contextlib import closing
 from pathlib import Path
 from typing import Callable, Iterable
 
 import pandas as pd
-import requests
 from PIL import Image
 from tqdm import tqdm
+
+from src.parallel import ordered_map
+from src.tmdb_client import TmdbClient
+from src.tmdb_http import BadAnswer, TmdbError
 
 log = logging.getLogger(__name__)
 
@@ -54,22 +58,50 @@ def bundled_source(poster_dir: Path) -> PosterSource:
     return read
 
 
-def tmdb_source(image_base_url: str, size: str, timeout: float = 30.0) -> PosterSource:
-    session = requests.Session()
+def tmdb_source(client: TmdbClient, poster_url_base: str, movies: pd.DataFrame, progress: bool = True) -> PosterSource:
+    """Posters from TMDB's image server (`<poster_url_base><poster_path>`), all downloaded up front.
 
-    def download(movie_id: int, poster_ref: str | None) -> bytes:
+    `client.workers` downloads run at once, under the client's rate limit, each checked (status,
+    content type, a decodable image) and retried, and kept in the client's on-disk cache: the source
+    returned then answers from the cache, so the archive is written in the table's order however the
+    downloads finished, and a rerun after a crash downloads only what is missing.
+    """
+    http = client.http
+    if http.cache is None:
+        raise ValueError("tmdb_source needs a client with an on-disk cache")
+
+    def download(poster_ref: str) -> str:
+        try:
+            http.get_bytes(poster_url_base + poster_ref, check_downloaded_image)
+        except TmdbError as err:
+            return f"download failed: {err}"
+        return ""
+
+    refs = list(dict.fromkeys(ref for ref in movies["poster_ref"] if isinstance(ref, str) and ref))
+    with closing(ordered_map(download, refs, client.workers, client.window)) as outcomes:
+        bar = tqdm(outcomes, total=len(refs), desc="poster downloads", unit="poster", disable=not progress)
+        failures = {ref: reason for ref, reason in zip(refs, bar) if reason}
+
+    def read(movie_id: int, poster_ref: str | None) -> bytes:
         if not poster_ref:
             raise PosterUnavailable("no poster")
-        url = f"{image_base_url.rstrip('/')}/{size}{poster_ref}"
-        try:
-            response = session.get(url, timeout=timeout)
-        except requests.RequestException as err:
-            raise PosterUnavailable(f"download failed: {type(err).__name__}") from None
-        if response.status_code != 200:
-            raise PosterUnavailable(f"download failed: HTTP {response.status_code}")
-        return response.content
+        if poster_ref in failures:
+            raise PosterUnavailable(failures[poster_ref])
+        return http.get_bytes(poster_url_base + poster_ref, check_downloaded_image)
 
-    return download
+    return read
+
+
+def check_downloaded_image(body: bytes, content_type: str | None) -> None:
+    """Raise BadAnswer (so the download is retried) unless a download is a whole image; a cached one passed already."""
+    if content_type is None:
+        return
+    if not content_type.startswith("image/"):
+        raise BadAnswer(f"not an image (Content-Type {content_type or 'missing'})")
+    try:
+        check_image(body)
+    except PosterUnavailable as err:
+        raise BadAnswer(str(err)) from None
 
 
 def collect_posters(
@@ -85,7 +117,7 @@ def collect_posters(
     missing = []
     rows: Iterable = zip(movies["movie_id"], movies["poster_ref"])
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as zf:
-        for movie_id, poster_ref in tqdm(rows, total=len(movies), desc="posters", disable=not progress):
+        for movie_id, poster_ref in tqdm(rows, total=len(movies), desc="posters", unit="poster", disable=not progress):
             try:
                 data = source(int(movie_id), None if pd.isna(poster_ref) else str(poster_ref))
                 check_image(data)

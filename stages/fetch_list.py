@@ -2,24 +2,31 @@
 
 from src import paths
 from src.dataset import genre_table, normalise_movies, read_bundled_movies, write_table
-from src.params import FetchListParams, load_section, read_params
+from src.params import FetchListParams, TmdbHttpParams, load_section, read_params
 from src.stage_io import setup_logging, write_csv, write_json
-from src.tmdb_client import TmdbClient, api_key_from_env, collect_movies
+from src.tmdb_client import collect_movies, open_tmdb
 
 
 def main() -> None:
     setup_logging()
-    params = load_section(read_params(), "fetch_list", FetchListParams)
+    raw_params = read_params()
+    params = load_section(raw_params, "fetch_list", FetchListParams)
+    details_failed = None
     if params.source == "tmdb":
-        client = TmdbClient(api_key_from_env(), params.tmdb.api_base_url)
-        raw, genre_names = collect_movies(client, params.tmdb)
+        client = open_tmdb(params.tmdb, load_section(raw_params, "tmdb_http", TmdbHttpParams))
+        collection = collect_movies(client, params.tmdb)
+        raw, genre_names = collection.movies, collection.genre_names
+        details_failed = len(collection.details_failed) if params.tmdb.details else None
     else:
         raw, genre_names = read_bundled_movies(paths.BUNDLED_CSV)
     movies, report = normalise_movies(raw, params.max_movies)
     genres = genre_table(movies, genre_names, report)
     write_table(movies, paths.MOVIES)
     write_csv(paths.GENRES, genres)
-    write_json(paths.METRICS / "data" / "fetch_list.json", report.as_dict())
+    metrics = report.as_dict()
+    if details_failed is not None:
+        metrics["details_failed"] = details_failed
+    write_json(paths.METRICS / "data" / "fetch_list.json", metrics)
 
 
 if __name__ == "__main__":

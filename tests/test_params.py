@@ -1,10 +1,14 @@
+import re
+
 import pytest
 import yaml
 
 from src.params import (
     FetchListParams,
+    FetchPostersParams,
     ParamError,
     LinearModelParams,
+    TmdbHttpParams,
     load_section,
     load_seed,
     read_params,
@@ -16,6 +20,7 @@ def test_the_shipped_params_load():
     raw = read_params(ROOT / "params.yaml")
     assert load_section(raw, "train_svm", LinearModelParams).C == [0.01, 0.1, 1.0]
     assert load_section(raw, "fetch_list", FetchListParams).tmdb.popular_pages == 50
+    assert load_section(raw, "tmdb_http", TmdbHttpParams).requests_per_second < 40  # below TMDB's soft cap
     assert isinstance(load_seed(raw), int)
 
 
@@ -34,6 +39,11 @@ def _with(section: str, key: str, value):
         ("train_svm", LinearModelParams, "cv_folds", 1.5, "`train_svm.cv_folds` must be int"),
         ("fetch_list", FetchListParams, "source", "imdb", "`fetch_list.source` must be one of ['bundled', 'tmdb']"),
         ("fetch_list", FetchListParams, "max_movies", 3, "`fetch_list.max_movies` must be null or >= 10"),
+        ("tmdb_http", TmdbHttpParams, "requests_per_second", 100, "`tmdb_http.requests_per_second` must be in"),
+        ("tmdb_http", TmdbHttpParams, "workers", 0, "`tmdb_http.workers` must be 1..64"),
+        ("tmdb_http", TmdbHttpParams, "max_retries", -1, "`tmdb_http.max_retries` must be 0..20"),
+        ("tmdb_http", TmdbHttpParams, "cache_dir", " ", "`tmdb_http.cache_dir` must be a folder path"),
+        ("fetch_posters", FetchPostersParams, "tmdb_poster_size", "", "`fetch_posters.tmdb_poster_size` must name a size"),
     ],
 )
 def test_a_bad_value_names_its_key(section, cls, key, value, message):
@@ -45,6 +55,22 @@ def test_an_unknown_key_is_named():
     raw = _with("train_svm", "Cs", [1])
     with pytest.raises(ParamError, match=r"unknown key `train_svm\.Cs`"):
         load_section(raw, "train_svm", LinearModelParams)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("n_movies", 0, "`fetch_list.tmdb.n_movies` must be null or >= 1"),
+        ("popular_pages", 501, "`fetch_list.tmdb.popular_pages` must be 1..500"),
+        ("discover_years_per_genre", 0, "`fetch_list.tmdb.discover_years_per_genre` must be >= 1"),
+        ("details", "yes", "`fetch_list.tmdb.details` must be bool"),
+    ],
+)
+def test_a_bad_tmdb_list_value_names_its_key(key, value, message):
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["fetch_list"]["tmdb"][key] = value
+    with pytest.raises(ParamError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_section(raw, "fetch_list", FetchListParams)
 
 
 def test_a_missing_nested_key_is_named():
