@@ -13,6 +13,8 @@ DATASET = Path("data/dataset.parquet")
 TEXT_COUNTS = Path("data/features/text_counts.npz")
 TEXT_TFIDF = Path("data/features/text_tfidf.npz")
 VOCABULARY = Path("data/features/vocabulary.txt")
+POSTER_FEATURES = Path("data/features/poster_cnn.npz")
+POSTER_FEATURES_SKIPPED = Path("data/features/poster_cnn_skipped.csv")
 
 MODELS = Path("models")
 PREDICTIONS = Path("data/predictions")
