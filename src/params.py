@@ -204,6 +204,50 @@ class EvaluateParams:
         _require(self.min_val_positives >= 1, f"{key}.min_val_positives", "must be >= 1")
 
 
+@dataclasses.dataclass(frozen=True)
+class ImageInputParams:
+    """How a poster becomes a network input: the rule the network's weights were trained with."""
+
+    image_size: int
+    resize: Literal["center_crop", "stretch"]
+    crop_fraction: float
+    interpolation: Literal["bicubic", "bilinear"]
+    channel_order: Literal["rgb", "bgr"]
+    mean: list[float]
+    std: list[float]
+
+    def check(self, key: str) -> None:
+        _require(self.image_size >= 32, f"{key}.image_size", "must be >= 32 pixels")
+        _require(0 < self.crop_fraction <= 1, f"{key}.crop_fraction", "must be a fraction in (0, 1]")
+        _require(len(self.mean) == 3, f"{key}.mean", "must hold one value per colour channel (3)")
+        _require(len(self.std) == 3 and all(s > 0 for s in self.std), f"{key}.std", "must be 3 positive values")
+
+
+@dataclasses.dataclass(frozen=True)
+class Vgg16Params(ImageInputParams):
+    weights: str
+
+    def check(self, key: str) -> None:
+        super().check(key)
+        _require(self.weights != "", f"{key}.weights", 'must be "imagenet" or the path of a .h5 file')
+
+
+@dataclasses.dataclass(frozen=True)
+class VggExtractParams:
+    backbone: Literal["efficientnet_lite0", "vgg16"]
+    batch_size: int
+    efficientnet_lite0: ImageInputParams
+    vgg16: Vgg16Params
+
+    def check(self, key: str) -> None:
+        _require(self.batch_size >= 1, f"{key}.batch_size", "must be >= 1")
+
+    @property
+    def image_input(self) -> ImageInputParams:
+        """The input rule of the chosen backbone."""
+        return self.efficientnet_lite0 if self.backbone == "efficientnet_lite0" else self.vgg16
+
+
 def _require(ok: bool, key: str, message: str) -> None:
     if not ok:
         raise ParamError(f"params.yaml: `{key}` {message}")

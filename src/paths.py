@@ -14,6 +14,8 @@ TEXT_COUNTS = Path("data/features/text_counts.npz")
 TEXT_TFIDF = Path("data/features/text_tfidf.npz")
 TEXT_WORD_VECTORS = Path("data/features/text_word_vectors.npz")
 DETAIL_FEATURES = Path("data/features/details.npz")
+POSTER_FEATURES = Path("data/features/poster_cnn.npz")
+POSTER_FEATURES_SKIPPED = Path("data/features/poster_cnn_skipped.csv")
 
 MODELS = Path("models")
 PREDICTIONS = Path("data/predictions")

@@ -40,7 +40,3 @@ class BagOfWords:
 
     def tfidf(self, overviews: pd.Series) -> sp.csr_matrix:
         return sp.csr_matrix(self.tfidf_weighting.transform(self.counts(overviews)))
-
-    @property
-    def vocabulary(self) -> list[str]:
-        return self.vectorizer.get_feature_names_out().tolist()
