@@ -13,6 +13,7 @@ DATASET = Path("data/dataset.parquet")
 TEXT_COUNTS = Path("data/features/text_counts.npz")
 TEXT_TFIDF = Path("data/features/text_tfidf.npz")
 VOCABULARY = Path("data/features/vocabulary.txt")
+TEXT_MINILM = Path("data/features/text_minilm.npz")
 
 MODELS = Path("models")
 PREDICTIONS = Path("data/predictions")

@@ -2,6 +2,7 @@ import pytest
 import yaml
 
 from src.params import (
+    EmbedTextParams,
     FetchListParams,
     ParamError,
     TrainSvmParams,
@@ -17,6 +18,7 @@ def test_the_shipped_params_load():
     assert load_section(raw, "train_svm", TrainSvmParams).C == [0.01, 0.1, 1.0]
     assert load_section(raw, "fetch_list", FetchListParams).tmdb.popular_pages == 50
     assert isinstance(load_seed(raw), int)
+    assert load_section(raw, "embed_text", EmbedTextParams).model_dir is None
 
 
 def _with(section: str, key: str, value):
@@ -34,6 +36,9 @@ def _with(section: str, key: str, value):
         ("train_svm", TrainSvmParams, "cv_folds", 1.5, "`train_svm.cv_folds` must be int"),
         ("fetch_list", FetchListParams, "source", "imdb", "`fetch_list.source` must be one of ['bundled', 'tmdb']"),
         ("fetch_list", FetchListParams, "max_movies", 3, "`fetch_list.max_movies` must be null or >= 10"),
+        ("embed_text", EmbedTextParams, "text", "plot", "`embed_text.text` must be one of ['overview', 'title_overview']"),
+        ("embed_text", EmbedTextParams, "batch_size", 0, "`embed_text.batch_size` must be 1..1024"),
+        ("embed_text", EmbedTextParams, "model_dir", "", "`embed_text.model_dir` must be null or a folder"),
     ],
 )
 def test_a_bad_value_names_its_key(section, cls, key, value, message):
