@@ -115,6 +115,17 @@ class TextFeaturesParams:
 
 
 @dataclasses.dataclass(frozen=True)
+class EmbedTextParams:
+    text: Literal["overview", "title_overview"]
+    model_dir: str | None
+    batch_size: int
+
+    def check(self, key: str) -> None:
+        _require(self.model_dir is None or self.model_dir.strip() != "", f"{key}.model_dir", "must be null or a folder")
+        _require(1 <= self.batch_size <= 1024, f"{key}.batch_size", "must be 1..1024")
+
+
+@dataclasses.dataclass(frozen=True)
 class WordVectorsParams:
     source: Literal["glove-6b-50d", "word2vec_file"]
     path: str | None

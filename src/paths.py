@@ -16,6 +16,7 @@ TEXT_WORD_VECTORS = Path("data/features/text_word_vectors.npz")
 DETAIL_FEATURES = Path("data/features/details.npz")
 POSTER_FEATURES = Path("data/features/poster_cnn.npz")
 POSTER_FEATURES_SKIPPED = Path("data/features/poster_cnn_skipped.csv")
+TEXT_MINILM = Path("data/features/text_minilm.npz")
 
 MODELS = Path("models")
 PREDICTIONS = Path("data/predictions")

@@ -4,6 +4,7 @@ import pytest
 import yaml
 
 from src.params import (
+    EmbedTextParams,
     FetchListParams,
     FetchPostersParams,
     ParamError,
@@ -22,6 +23,7 @@ def test_the_shipped_params_load():
     assert load_section(raw, "fetch_list", FetchListParams).tmdb.popular_pages == 50
     assert load_section(raw, "tmdb_http", TmdbHttpParams).requests_per_second < 40  # below TMDB's soft cap
     assert isinstance(load_seed(raw), int)
+    assert load_section(raw, "embed_text", EmbedTextParams).model_dir is None
 
 
 def _with(section: str, key: str, value):
@@ -44,6 +46,9 @@ def _with(section: str, key: str, value):
         ("tmdb_http", TmdbHttpParams, "max_retries", -1, "`tmdb_http.max_retries` must be 0..20"),
         ("tmdb_http", TmdbHttpParams, "cache_dir", " ", "`tmdb_http.cache_dir` must be a folder path"),
         ("fetch_posters", FetchPostersParams, "tmdb_poster_size", "", "`fetch_posters.tmdb_poster_size` must name a size"),
+        ("embed_text", EmbedTextParams, "text", "plot", "`embed_text.text` must be one of ['overview', 'title_overview']"),
+        ("embed_text", EmbedTextParams, "batch_size", 0, "`embed_text.batch_size` must be 1..1024"),
+        ("embed_text", EmbedTextParams, "model_dir", "", "`embed_text.model_dir` must be null or a folder"),
     ],
 )
 def test_a_bad_value_names_its_key(section, cls, key, value, message):
