@@ -1,7 +1,7 @@
 """Genres for a movie the pipeline has never seen, from a trained model.
 
     python -m src.predict --overview "A young wizard ..." [--poster poster.jpg] [--model NAME] [--json]
-    python -m src.predict --tmdb-id 603          (with TMDB_API_KEY: overview, details and poster from TMDB)
+    python -m src.predict --tmdb-id 603 | --tmdb-title "The Matrix"   (with TMDB_API_KEY: overview, details, poster)
 
 Without --model, the best model by validation micro-F1 among those the given inputs can feed.
 """
@@ -36,6 +36,7 @@ class PredictError(RuntimeError):
 
 @dataclass
 class MovieInput:
+    title: str = ""
     overview: str | None = None
     poster: Image.Image | None = None
     details: dict[str, Any] = field(default_factory=dict)  # tagline, keywords, companies, release_date, runtime
@@ -62,7 +63,7 @@ def read_poster(path: Path) -> Image.Image:
 
 
 def _frame(movie: MovieInput) -> pd.DataFrame:
-    row = {**DETAIL_COLUMNS, "release_date": "", **movie.details, "overview": movie.overview or ""}
+    row = {**DETAIL_COLUMNS, "release_date": "", **movie.details, "title": movie.title, "overview": movie.overview or ""}
     return pd.DataFrame([row])
 
 
@@ -82,12 +83,32 @@ def _word_vectors_row(movie: MovieInput) -> np.ndarray:
     return mean_word_vectors(pd.Series([movie.overview]), load_word_vectors(params), params.lowercase).matrix
 
 
+def _poster_row(movie: MovieInput) -> np.ndarray:
+    from src.image_features import build_backbone, prepare_image
+    from src.params import VggExtractParams
+
+    params = load_section(read_params(), "vgg_extract", VggExtractParams)
+    model = build_backbone(params)
+    return np.asarray(model.predict_on_batch(prepare_image(movie.poster, params.image_input)[None]))
+
+
+def _minilm_row(movie: MovieInput) -> np.ndarray:
+    from src.params import EmbedTextParams
+    from src.sentence_encoder import SentenceEncoder, find_model_dir, movie_texts
+
+    params = load_section(read_params(), "embed_text", EmbedTextParams)
+    encoder = SentenceEncoder(find_model_dir(params.model_dir), params.batch_size)
+    return encoder.encode(movie_texts(_frame(movie), params.text))
+
+
 # Feature file -> (the inputs it needs, how to compute its row for a new movie).
 FEATURES: dict[str, tuple[set[str], Callable[[MovieInput], Any]]] = {
     str(paths.TEXT_COUNTS): ({"overview"}, lambda m: _pickled("bag_of_words").counts(_frame(m)["overview"])),
     str(paths.TEXT_TFIDF): ({"overview"}, lambda m: _pickled("bag_of_words").tfidf(_frame(m)["overview"])),
     str(paths.TEXT_WORD_VECTORS): ({"overview"}, _word_vectors_row),
     str(paths.DETAIL_FEATURES): ({"overview", "details"}, lambda m: _pickled("detail_featurizer").transform(_frame(m))),
+    str(paths.POSTER_FEATURES): ({"poster"}, _poster_row),
+    str(paths.TEXT_MINILM): ({"overview"}, _minilm_row),
 }
 
 
@@ -155,12 +176,37 @@ def predict(movie: MovieInput, model: str | None = None) -> dict:
     return {"model": name, "score_kind": card.kind, "default_threshold": DEFAULT_THRESHOLD[card.kind], "genres": genres}
 
 
+def movie_from_tmdb(movie_id: int | None, title: str | None) -> MovieInput:
+    """Overview, details and poster of a TMDB movie, by id or by the best title match."""
+    from src.params import FetchListParams, FetchPostersParams, TmdbHttpParams
+    from src.posters import check_downloaded_image
+    from src.tmdb_client import detail_fields, open_tmdb
+
+    raw = read_params()
+    client = open_tmdb(load_section(raw, "fetch_list", FetchListParams).tmdb, load_section(raw, "tmdb_http", TmdbHttpParams))
+    if movie_id is None:
+        matches = [m for m in client.search(title or "") if isinstance(m.get("id"), int)]
+        if not matches:
+            raise PredictError(f"no TMDB movie matches {title!r}")
+        movie_id = matches[0]["id"]
+    answer = client.details(movie_id)
+    poster = None
+    if answer.get("poster_path"):
+        base = client.poster_url_base(load_section(raw, "fetch_posters", FetchPostersParams).tmdb_poster_size)
+        data = client.http.get_bytes(base + answer["poster_path"], check_downloaded_image)
+        poster = Image.open(io.BytesIO(data)).convert("RGB")
+    details = {**detail_fields(answer), "release_date": str(answer.get("release_date") or "")}
+    return MovieInput(str(answer.get("title") or ""), str(answer.get("overview") or "") or None, poster, details)
+
+
 def _movie_from_args(args: argparse.Namespace) -> MovieInput:
+    if args.tmdb_id is not None or args.tmdb_title is not None:
+        return movie_from_tmdb(args.tmdb_id, args.tmdb_title)
     overview = args.overview
     if args.overview_file is not None:
         overview = args.overview_file.read_text()
     poster = read_poster(args.poster) if args.poster else None
-    return MovieInput(overview=overview, poster=poster)
+    return MovieInput(title=args.title or "", overview=overview, poster=poster)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,13 +214,16 @@ def main(argv: list[str] | None = None) -> int:
     text = parser.add_mutually_exclusive_group()
     text.add_argument("--overview", help="the plot overview")
     text.add_argument("--overview-file", type=Path, help="a file holding the plot overview")
+    parser.add_argument("--title", help="the movie's title (used where the text model embeds title + overview)")
     parser.add_argument("--poster", type=Path, help="a poster image")
+    parser.add_argument("--tmdb-id", type=int, help="fetch overview, details and poster from TMDB (needs TMDB_API_KEY)")
+    parser.add_argument("--tmdb-title", help="like --tmdb-id, for the best TMDB search match of this title")
     parser.add_argument("--model", help="a trained model's name (default: the best usable one)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
     try:
         result = predict(_movie_from_args(args), args.model)
-    except PredictError as err:
+    except (PredictError, RuntimeError, ValueError) as err:  # TMDB, credential and param errors say what to do
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.json:
