@@ -1,4 +1,4 @@
-"""Shared fixtures: the repository root and small slices of the real bundled data."""
+"""Shared fixtures: the repository root, small slices of the real bundled data, the small-profile run."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from src import paths
 from src.dataset import read_bundled_movies
+from tests.dvc_repo import reproduce_small_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,3 +26,14 @@ def in_tmp_repo(tmp_path, monkeypatch) -> Path:
     (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def small_profile_repo(tmp_path_factory) -> Path:
+    """The project reproduced on the small profile and committed, once a session (about a minute).
+
+    Shared by every end-to-end test: a test that changes a repository works on a copy_workspace of it.
+    """
+    repo = tmp_path_factory.mktemp("small_profile")
+    reproduce_small_profile(ROOT, repo)
+    return repo

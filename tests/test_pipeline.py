@@ -3,77 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.conftest import ROOT
+from tests.dvc_repo import copy_workspace, dvc, git, set_params
 
 pytestmark = pytest.mark.e2e
 
-# A small, quick profile: the most popular movies only, a smaller grid.
-SMALL_PROFILE = {
-    ("fetch_list", "max_movies"): 200,
-    ("train_svm", "C"): [0.1, 1],
-    ("train_svm", "cv_folds"): 2,
-}
-
-
-def _run(args: list[str], cwd: Path) -> str:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout + done.stderr
-
-
-def dvc(*args: str, cwd: Path) -> str:
-    return _run([sys.executable, "-m", "dvc", *args], cwd)
-
-
-def git(*args: str, cwd: Path) -> str:
-    return _run(["git", "-c", "user.name=test", "-c", "user.email=test@example.com", *args], cwd)
-
-
-def _copy_repository(destination: Path) -> None:
-    """The files a fresh clone would have (tracked, or new and not ignored), nothing generated."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, check=True,
-    ).stdout.decode().split("\0")
-    for name in filter(None, listed):
-        source = ROOT / name
-        if source.is_file():
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination / name)
-
-
-def _set_params(repo: Path, values: dict[tuple[str, ...], object]) -> None:
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    for keys, value in values.items():
-        section = params
-        for key in keys[:-1]:
-            section = section[key]
-        section[keys[-1]] = value
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-
 
 @pytest.fixture(scope="module")
-def small_repo(tmp_path_factory) -> Path:
-    """A copy of the project on the small profile, reproduced once and committed."""
-    repo = tmp_path_factory.mktemp("repo")
-    _copy_repository(repo)
-    (repo / "dvc.lock").unlink(missing_ok=True)
-    _set_params(repo, SMALL_PROFILE)
-    git("init", "-q", "-b", "main", cwd=repo)
-    dvc("repro", cwd=repo)
-    git("add", "-A", cwd=repo)
-    git("commit", "-q", "-m", "small profile", cwd=repo)
-    return repo
+def small_repo(small_profile_repo, tmp_path_factory) -> Path:
+    """A copy of the project reproduced on the small profile, for these tests to change."""
+    return copy_workspace(small_profile_repo, tmp_path_factory.mktemp("pipeline") / "repo")
 
 
 def test_repro_produces_metrics_for_every_model(small_repo):
@@ -95,7 +37,7 @@ def test_a_second_repro_does_nothing(small_repo):
 
 
 def test_changing_nb_param_reruns_only_nb_and_evaluate(small_repo):
-    _set_params(small_repo, {("train_nb", "alpha"): 0.5})
+    set_params(small_repo, {("train_nb", "alpha"): 0.5})
     try:
         out = dvc("repro", cwd=small_repo)
         ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
