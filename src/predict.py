@@ -147,6 +147,8 @@ def _decision(name: str) -> dict:
 
 def choose_model(movie: MovieInput, trained: list[str]) -> str:
     """The best model by validation micro-F1 whose inputs this movie has."""
+    if not trained:
+        raise PredictError(f"no trained model in {paths.MODELS}/: run `dvc repro` (or `dvc pull`) first")
     have = movie.available()
     usable = [name for name in trained if needed_inputs(_card(name)) <= have]
     if not usable:
