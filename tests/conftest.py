@@ -1,4 +1,5 @@
-"""Shared fixtures: the repository root, small slices of the real bundled data, the small-profile run."""
+"""Shared fixtures: the repository root, small slices of the real bundled data, the small-profile run,
+the local fake TMDB server."""
 
 from __future__ import annotations
 
@@ -37,3 +38,44 @@ def small_profile_repo(tmp_path_factory) -> Path:
     repo = tmp_path_factory.mktemp("small_profile")
     reproduce_small_profile(ROOT, repo)
     return repo
+
+
+# --- The live source, against the local fake TMDB server -------------------------------------------
+
+TEST_KEY = "test-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def tmdb_details() -> dict[int, dict]:
+    from tests.fake_tmdb import bundled_details
+
+    return bundled_details(ROOT / paths.BUNDLED_CSV)
+
+
+@pytest.fixture
+def fake_tmdb(bundled, tmdb_details):
+    """A fake TMDB serving the bundled movies; slow answers take longer than `fast_http`'s timeout."""
+    from tests.fake_tmdb import FakeTmdb
+
+    raw, genre_names = bundled
+    with FakeTmdb(
+        raw, genre_names, ROOT / paths.BUNDLED_POSTERS, TEST_KEY, details=tmdb_details, slow_s=1.5, retry_after="0.5"
+    ) as server:
+        yield server
+
+
+def fast_http(server, cache_dir: Path | None = None, key: str = TEST_KEY, max_retries: int = 4):
+    """An HTTP layer for tests: a high rate limit, short back-off and timeout."""
+    from src.rate_limit import RateLimiter
+    from src.request_cache import RequestCache
+    from src.tmdb_auth import API_KEY_VARIABLE, Credentials
+    from src.tmdb_http import RetryPolicy, TmdbHttp
+
+    return TmdbHttp(
+        server.url + "/3",
+        Credentials(API_KEY_VARIABLE, key),
+        RateLimiter(1000),
+        RetryPolicy(max_retries, backoff_base_s=0.01),
+        timeout_s=1.0,
+        cache=None if cache_dir is None else RequestCache(cache_dir),
+    )
