@@ -52,7 +52,7 @@ def test_a_second_repro_does_nothing(small_repo):
     [
         (("train_nb", "alpha"), 0.5, {"train_nb", "evaluate@nb"}),
         (("train_poster_mlp", "learning_rate"), 0.001, {"train_poster_mlp", "evaluate@poster_mlp", "late_fusion", "evaluate@late_fusion"}),
-        (("late_fusion", "weight_steps"), 11, {"late_fusion", "evaluate@late_fusion"}),
+        (("late_fusion", "text_model"), "nb", {"late_fusion", "evaluate@late_fusion"}),
     ],
 )
 def test_changing_a_param_reruns_only_what_depends_on_it(small_repo, param, value, expected):
