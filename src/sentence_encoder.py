@@ -15,6 +15,7 @@ Texts are batched by similar token length and each batch is padded only to its l
 from __future__ import annotations
 
 import importlib.resources
+import importlib.util
 import json
 import unicodedata
 from pathlib import Path
@@ -114,6 +115,8 @@ class SentenceEncoder:
     def __init__(self, model_dir: Path, batch_size: int = 32):
         import keras_hub  # here, not at the top: importing TensorFlow takes seconds
 
+        if importlib.util.find_spec("safetensors") is None:
+            raise ModuleNotFoundError("keras-hub needs `safetensors` to read the model: pip install -r requirements.txt")
         self.batch_size = batch_size
         preset = str(model_dir)
         self.lowercase, self.strip_accents = _case_and_accents(model_dir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import numpy as np
@@ -123,3 +124,10 @@ def test_the_stage_names_a_missing_model_folder(in_tmp_repo):
     (in_tmp_repo / "params.yaml").write_text(yaml.safe_dump(raw))
     with pytest.raises(ModelNotFound, match=r"no/such/folder .*lacks config\.json"):
         embed_text.main()
+
+
+def test_a_missing_safetensors_says_how_to_install_it(monkeypatch):
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "safetensors" else find_spec(name, *a))
+    with pytest.raises(ModuleNotFoundError, match=r"safetensors.*requirements\.txt"):
+        SentenceEncoder(find_model_dir())
