@@ -16,7 +16,7 @@ def main() -> None:
     image = load_predictions(paths.predictions_file(params.image_model))
     dataset, labels, _ = load_labels()
     val = (dataset["subset"] == "val").to_numpy()
-    grid = np.linspace(0, 1, params.weight_steps)
+    grid = np.round(np.linspace(0, 1, params.weight_steps), 6)  # 0.7, not 0.7000000000000001
     weight, val_ap = tune_text_weight(text, image, dataset["movie_id"].to_numpy()[val], labels[val], grid)
     save_predictions(paths.predictions_file("late_fusion"), fuse(text, image, weight))
     components = {params.text_model: weight, params.image_model: 1 - weight}
