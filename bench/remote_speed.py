@@ -60,7 +60,8 @@ def bytes_under(s3: LocalS3, prefix: str) -> tuple[int, int]:
 
 def measure(name: str, tracked: Path, cache: Path, s3: LocalS3, scratch: Path, repeats: int) -> None:
     """Push the DVC-tracked files of `tracked` (its .dvc/ files and dvc.lock) from `cache`, then pull them."""
-    metafiles = [f for f in tracked.iterdir() if f.suffix == ".dvc" or f.name in ("dvc.yaml", "dvc.lock")]
+    # params.yaml too: dvc.yaml interpolates values from it.
+    metafiles = [f for f in tracked.iterdir() if f.suffix == ".dvc" or f.name in ("dvc.yaml", "dvc.lock", "params.yaml")]
     pushes, pulls = [], []
     for run in range(repeats):
         repo = scratch / f"{name}-push-{run}"
