@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         result = predict(_movie_from_args(args), args.model)
-    except (PredictError, RuntimeError, ValueError) as err:  # TMDB, credential and param errors say what to do
+    except (RuntimeError, ValueError, FileNotFoundError) as err:  # PredictError, TMDB, credentials, params, model folder
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.json:
