@@ -8,14 +8,16 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export KERAS_BACKEND := tensorflow
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: setup repro test bench clean-venv
+.PHONY: setup repro test lint bench clean-venv
 
-$(VENV)/.installed: requirements.txt requirements-nodeps.txt constraints.txt
+$(VENV)/.installed: requirements.txt requirements-nodeps.txt constraints.txt pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip==26.3
 	$(PYTHON) -m pip install --quiet -r requirements.txt -c constraints.txt
 	# Packages whose metadata would drag in torch: installed without their dependencies.
 	$(PYTHON) -m pip install --quiet --no-deps -r requirements-nodeps.txt
+	# The project's own package (src/movie_genres), editable, on top of the pinned set.
+	$(PYTHON) -m pip install --quiet --no-deps -e .
 	@if $(PYTHON) -m pip list 2>/dev/null | grep -qi '^torch '; then echo "torch got installed: check requirements" >&2; exit 1; fi
 	touch $@
 
@@ -30,6 +32,11 @@ repro: setup
 
 test: $(VENV)/.installed-dev
 	$(PYTHON) -m pytest -q
+
+lint: $(VENV)/.installed-dev
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+	$(PYTHON) -m mypy
 
 bench: setup
 	$(PYTHON) -m bench.svm_speed

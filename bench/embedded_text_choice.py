@@ -20,10 +20,11 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from src.metrics import threshold_decision, top_k_decision
-from src.params import EmbedTextParams, load_section, load_seed, read_params
-from src.sentence_encoder import SentenceEncoder, find_model_dir, movie_texts
-from src.training import load_labels
+from movie_genres.data.dataset import subset_mask
+from movie_genres.evaluation.metrics import threshold_decision, top_k_decision
+from movie_genres.features.sentence_encoder import SentenceEncoder, find_model_dir, movie_texts
+from movie_genres.models.training import load_labels
+from movie_genres.params import EmbedTextParams, load_section, load_seed, read_params
 
 C_GRID = (0.001, 0.003, 0.01, 0.03)
 
@@ -43,7 +44,7 @@ def main() -> None:
     raw = read_params()
     params, seed = load_section(raw, "embed_text", EmbedTextParams), load_seed(raw)
     dataset, labels, _ = load_labels()
-    train, val = (dataset["subset"] == "train").to_numpy(), (dataset["subset"] == "val").to_numpy()
+    train, val = subset_mask(dataset, "train"), subset_mask(dataset, "val")
     encoder = SentenceEncoder(find_model_dir(params.model_dir), params.batch_size)
     folds = KFold(n_splits=5, shuffle=True, random_state=seed)
     print(f"train {train.sum()} movies, val {val.sum()}, {labels.shape[1]} genres; micro-F1:")
@@ -52,9 +53,14 @@ def main() -> None:
         x = encoder.encode(movie_texts(dataset, text))
         print(f"{text} (embedded in {time.perf_counter() - start:.0f} s)")
         for c in C_GRID:
-            cv_scores = cross_val_predict(classifier(c, seed), x[train], labels[train], cv=folds, method="predict_proba")
+            cv_scores = cross_val_predict(
+                classifier(c, seed), x[train], labels[train], cv=folds, method="predict_proba"
+            )
             val_scores = classifier(c, seed).fit(x[train], labels[train]).predict_proba(x[val])
-            print(f"  C={c:<6} 5-fold CV on train: {micro_f1s(labels[train], cv_scores)} | val: {micro_f1s(labels[val], val_scores)}")
+            print(
+                f"  C={c:<6} 5-fold CV on train: {micro_f1s(labels[train], cv_scores)}"
+                f" | val: {micro_f1s(labels[val], val_scores)}"
+            )
 
 
 if __name__ == "__main__":

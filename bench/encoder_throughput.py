@@ -14,10 +14,10 @@ import time
 
 import numpy as np
 
-from src import paths
-from src.dataset import read_table
-from src.params import EmbedTextParams, load_section, read_params
-from src.sentence_encoder import SentenceEncoder, find_model_dir, movie_texts
+from movie_genres import paths
+from movie_genres.data.dataset import read_table
+from movie_genres.features.sentence_encoder import SentenceEncoder, find_model_dir, movie_texts
+from movie_genres.params import EmbedTextParams, load_section, read_params
 
 
 def sentences_per_second(encoder: SentenceEncoder, texts: list[str], bucket_by_length: bool) -> float:
@@ -45,7 +45,10 @@ def main() -> None:
     for repeat in range(args.repeats):
         runs["bucketed"].append(sentences_per_second(encoder, texts, bucket_by_length=True))
         runs["naive"].append(sentences_per_second(encoder, texts, bucket_by_length=False))
-        print(f"run {repeat + 1}: bucketed {runs['bucketed'][-1]:.1f}/s, naive pad-to-{encoder.max_tokens} {runs['naive'][-1]:.1f}/s")
+        print(
+            f"run {repeat + 1}: bucketed {runs['bucketed'][-1]:.1f}/s,"
+            f" naive pad-to-{encoder.max_tokens} {runs['naive'][-1]:.1f}/s"
+        )
     bucketed, naive = statistics.median(runs["bucketed"]), statistics.median(runs["naive"])
     ratios = [b / n for b, n in zip(runs["bucketed"], runs["naive"], strict=True)]
     print(f"median sentences/s: bucketed {bucketed:.1f}, naive {naive:.1f}; speed-up {statistics.median(ratios):.2f}x")

@@ -21,22 +21,22 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 # Before TensorFlow loads, or it has no effect.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from src.image_features import (  # noqa: E402
+from movie_genres.features.cnn import (
     build_efficientnet_lite0,
     build_vgg16,
     efficientnet_lite0_weights_file,
     feature_extractor,
     fold_batch_norms,
 )
-from src.params import VggExtractParams, load_section, read_params  # noqa: E402
+from movie_genres.params import VggExtractParams, load_section, read_params
 
 ONNX_PACKAGES = "tf2onnx==1.17.0 onnx==1.23.2"
 

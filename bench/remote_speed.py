@@ -23,7 +23,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from src import paths
+from movie_genres import paths
 from tests.s3_server import LocalS3
 
 BUCKET = "bench"
@@ -61,7 +61,9 @@ def bytes_under(s3: LocalS3, prefix: str) -> tuple[int, int]:
 def measure(name: str, tracked: Path, cache: Path, s3: LocalS3, scratch: Path, repeats: int) -> None:
     """Push the DVC-tracked files of `tracked` (its .dvc/ files and dvc.lock) from `cache`, then pull them."""
     # params.yaml too: dvc.yaml interpolates values from it.
-    metafiles = [f for f in tracked.iterdir() if f.suffix == ".dvc" or f.name in ("dvc.yaml", "dvc.lock", "params.yaml")]
+    metafiles = [
+        f for f in tracked.iterdir() if f.suffix == ".dvc" or f.name in ("dvc.yaml", "dvc.lock", "params.yaml")
+    ]
     pushes, pulls = [], []
     for run in range(repeats):
         repo = scratch / f"{name}-push-{run}"

@@ -23,7 +23,9 @@ def stage_names() -> list[str]:
 
 def time_stage(name: str) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "dvc", "repro", "--force", "--single-item", name], capture_output=True, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "dvc", "repro", "--force", "--single-item", name], capture_output=True, check=True
+    )
     return time.perf_counter() - start
 
 

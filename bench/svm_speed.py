@@ -17,10 +17,10 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.svm import SVC
 
-from src import paths
-from src.models import train_linear_svm
-from src.params import LinearModelParams, load_section, load_seed, read_params
-from src.training import load_modelling_data
+from movie_genres import paths
+from movie_genres.models.linear import train_linear_svm
+from movie_genres.models.training import load_modelling_data
+from movie_genres.params import LinearModelParams, load_section, load_seed, read_params
 
 
 def tutorial_svc_search(x, y, params: LinearModelParams, seed: int) -> GridSearchCV:
@@ -60,7 +60,8 @@ def main() -> None:
         median, times, search = timed(fit, args.repeats)
         f1 = f1_score(data.test.y, search.predict(data.test.x), average="micro", zero_division=0)
         results[name] = (median, f1)
-        print(f"{name}: median {median:.1f} s over {times}, best C {search.best_params_['estimator__C']}, test micro-F1 {f1:.4f}")
+        best_c = search.best_params_["estimator__C"]
+        print(f"{name}: median {median:.1f} s over {times}, best C {best_c}, test micro-F1 {f1:.4f}")
     (fast, fast_f1), (slow, slow_f1) = results.values()
     print(f"speed-up: {slow / fast:.1f}x; micro-F1 difference (LinearSVC - SVC): {fast_f1 - slow_f1:+.4f}")
 

@@ -9,7 +9,7 @@ remote server's round trip), answers 429 beyond TMDB's own limit of 50 requests/
 transient faults at `--fault-rate` (5xx, slow answers, malformed JSON, truncated or cut bodies,
 dropped connections; seeded). Neither approach sees a 429 unless it goes too fast.
 
-- pipeline: src.tmdb_client + src.posters as the stages run them, `--workers` at once under a
+- pipeline: movie_genres.tmdb.client + movie_genres.data.posters as the stages run them, `--workers` at once under a
   `--limit` requests/s limiter, with retries; a fresh cache, so everything is fetched.
 - tutorial: one request at a time, a fixed sleep after each, every call in a bare try/except (a
   failed page or poster is skipped), posters saved unchecked. The tutorial slept 1 s; the sleep is
@@ -36,15 +36,16 @@ import pandas as pd
 import requests
 from PIL import Image
 
-from src import paths
-from src.dataset import read_bundled_movies
-from src.params import TmdbListParams
-from src.posters import collect_posters, tmdb_source
-from src.rate_limit import RateLimiter
-from src.request_cache import RequestCache
-from src.tmdb_auth import API_KEY_VARIABLE, Credentials
-from src.tmdb_client import TmdbClient, collect_movies
-from src.tmdb_http import RetryPolicy, TmdbHttp
+from movie_genres import paths
+from movie_genres.data.dataset import read_bundled_movies
+from movie_genres.data.posters import collect_posters
+from movie_genres.params import TmdbListParams
+from movie_genres.tmdb.auth import API_KEY_VARIABLE, Credentials
+from movie_genres.tmdb.client import TmdbClient, collect_movies
+from movie_genres.tmdb.http import RetryPolicy, TmdbHttp
+from movie_genres.tmdb.posters import tmdb_source
+from movie_genres.tmdb.rate_limit import RateLimiter
+from movie_genres.tmdb.request_cache import RequestCache
 from tests.fake_tmdb import FakeTmdb
 
 KEY = "bench-key"
@@ -59,15 +60,27 @@ class Outcome:
     posters: dict[int, bytes]
 
 
-def pipeline_fetch(server: FakeTmdb, n_movies: int, limit: float, workers: int, timeout_s: float, work: Path) -> Outcome:
+def pipeline_fetch(
+    server: FakeTmdb, n_movies: int, limit: float, workers: int, timeout_s: float, work: Path
+) -> Outcome:
     http = TmdbHttp(
-        server.url + "/3", Credentials(API_KEY_VARIABLE, KEY), RateLimiter(limit), RetryPolicy(6, 0.5), timeout_s,
+        server.url + "/3",
+        Credentials(API_KEY_VARIABLE, KEY),
+        RateLimiter(limit),
+        RetryPolicy(6, 0.5),
+        timeout_s,
         RequestCache(work / "cache"),
     )
     client = TmdbClient(http, "en-US", workers)
     params = TmdbListParams(
-        api_base_url=server.url + "/3", language="en-US", n_movies=n_movies, popular_pages=math.ceil(n_movies / 20),
-        discover_pages_per_genre=0, discover_years_per_genre=1, discover_first_year=2016, details=False,
+        api_base_url=server.url + "/3",
+        language="en-US",
+        n_movies=n_movies,
+        popular_pages=math.ceil(n_movies / 20),
+        discover_pages_per_genre=0,
+        discover_years_per_genre=1,
+        discover_first_year=2016,
+        details=False,
     )
     start = time.monotonic()
     raw = collect_movies(client, params).movies
@@ -120,7 +133,11 @@ def report(name: str, outcome: Outcome, server: FakeTmdb, expected: list[int], l
     arrivals = [entry.time for entry in server.log]
     rate = (len(arrivals) - 1) / (max(arrivals) - min(arrivals))
     with_poster = [i for i in expected if (paths.BUNDLED_POSTERS / f"{i}.jpg").is_file()]
-    good = sum(intact(outcome.posters[i], (paths.BUNDLED_POSTERS / f"{i}.jpg").read_bytes()) for i in with_poster if i in outcome.posters)
+    good = sum(
+        intact(outcome.posters[i], (paths.BUNDLED_POSTERS / f"{i}.jpg").read_bytes())
+        for i in with_poster
+        if i in outcome.posters
+    )
     return {
         "approach": name,
         "wall_s": round(outcome.wall_s, 1),
@@ -152,11 +169,19 @@ def main() -> None:
     raw, genre_names = read_bundled_movies(paths.BUNDLED_CSV)
     rows = []
     runs = [("pipeline", None)] + ([] if args.skip_tutorial else [("tutorial", tutorial_sleep)])
-    for name, sleep_s in runs:
-        with FakeTmdb(
-            raw, genre_names, paths.BUNDLED_POSTERS, KEY, latency_s=args.latency, slow_s=args.timeout * 1.5,
-            max_requests_per_second=TMDB_OWN_LIMIT,
-        ) as server, tempfile.TemporaryDirectory() as work:
+    for _name, sleep_s in runs:
+        with (
+            FakeTmdb(
+                raw,
+                genre_names,
+                paths.BUNDLED_POSTERS,
+                KEY,
+                latency_s=args.latency,
+                slow_s=args.timeout * 1.5,
+                max_requests_per_second=TMDB_OWN_LIMIT,
+            ) as server,
+            tempfile.TemporaryDirectory() as work,
+        ):
             server.random_faults(args.fault_rate, BENCH_FAULTS, seed=args.seed)
             expected = server.expected_popular_ids(args.movies)
             if sleep_s is None:
@@ -171,11 +196,19 @@ def main() -> None:
                 # The same requests with the tutorial's own 1 s sleep: each takes 1 s more than measured.
                 requests_sent = rows[-1]["requests"]
                 per_request = 1 / rows[-1]["rate_per_s"] - sleep_s + 1.0
-                rows.append({"approach": "tutorial (sleep 1 s, computed)", "wall_s": round(per_request * requests_sent, 1),
-                             "requests": requests_sent, "rate_per_s": round(1 / per_request, 2),
-                             "rate/limit": round(1 / per_request / args.limit, 3)})
-    print(f"{args.movies} movies of movie/popular with their posters; fake TMDB: {args.latency * 1000:g} ms answers, "
-          f"{args.fault_rate:.0%} transient faults (seed {args.seed}), 429 past {TMDB_OWN_LIMIT} requests/s")
+                rows.append(
+                    {
+                        "approach": "tutorial (sleep 1 s, computed)",
+                        "wall_s": round(per_request * requests_sent, 1),
+                        "requests": requests_sent,
+                        "rate_per_s": round(1 / per_request, 2),
+                        "rate/limit": round(1 / per_request / args.limit, 3),
+                    }
+                )
+    print(
+        f"{args.movies} movies of movie/popular with their posters; fake TMDB: {args.latency * 1000:g} ms answers, "
+        f"{args.fault_rate:.0%} transient faults (seed {args.seed}), 429 past {TMDB_OWN_LIMIT} requests/s"
+    )
     print(pd.DataFrame(rows).convert_dtypes().to_string(index=False, na_rep="-"))
 
 

@@ -1,11 +1,11 @@
 """Stage build_word_vectors: the mean word vector of each overview."""
 
-from src import paths
-from src.dataset import read_table
-from src.features_io import Features, save_features
-from src.params import WordVectorsParams, load_section, read_params
-from src.stage_io import write_json
-from src.word_vectors import load_word_vectors, mean_word_vectors
+from movie_genres import paths
+from movie_genres.data.dataset import read_table
+from movie_genres.features.store import Features, save_features
+from movie_genres.features.word_vectors import load_word_vectors, mean_word_vectors
+from movie_genres.params import WordVectorsParams, load_section, read_params
+from movie_genres.stage_io import run_stage, write_json
 
 
 def main() -> None:
@@ -24,4 +24,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

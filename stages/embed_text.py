@@ -3,12 +3,12 @@
 import logging
 import time
 
-from src import paths
-from src.dataset import read_table
-from src.features_io import Features, save_features
-from src.params import EmbedTextParams, load_section, read_params
-from src.sentence_encoder import SentenceEncoder, find_model_dir, movie_texts
-from src.stage_io import setup_logging
+from movie_genres import paths
+from movie_genres.data.dataset import read_table
+from movie_genres.features.sentence_encoder import SentenceEncoder, find_model_dir, movie_texts
+from movie_genres.features.store import Features, save_features
+from movie_genres.params import EmbedTextParams, load_section, read_params
+from movie_genres.stage_io import run_stage, setup_logging
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +22,11 @@ def main() -> None:
     start = time.perf_counter()
     embeddings = encoder.encode(texts)
     seconds = time.perf_counter() - start
-    log.info("embedded %d texts (%s) in %.1f s: %.1f sentences/s", len(texts), params.text, seconds, len(texts) / seconds)
+    log.info(
+        "embedded %d texts (%s) in %.1f s: %.1f sentences/s", len(texts), params.text, seconds, len(texts) / seconds
+    )
     save_features(paths.TEXT_MINILM, Features(dataset["movie_id"].to_numpy(), embeddings))
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

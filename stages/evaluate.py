@@ -7,12 +7,13 @@ import argparse
 
 import numpy as np
 
-from src import paths
-from src.evaluation import evaluate
-from src.params import EvaluateParams, load_section, read_params
-from src.predictions import load_predictions
-from src.stage_io import write_csv, write_json
-from src.training import load_labels
+from movie_genres import paths
+from movie_genres.data.dataset import subset_mask
+from movie_genres.evaluation.evaluate import evaluate
+from movie_genres.models.predictions import load_predictions
+from movie_genres.models.training import load_labels
+from movie_genres.params import EvaluateParams, load_section, read_params
+from movie_genres.stage_io import run_stage, write_csv, write_json
 
 
 def main() -> None:
@@ -22,11 +23,17 @@ def main() -> None:
     params = load_section(read_params(), "evaluate", EvaluateParams)
     dataset, labels, genre_names = load_labels()
     ids = dataset["movie_id"].to_numpy()
-    val, test = (dataset["subset"] == "val").to_numpy(), (dataset["subset"] == "test").to_numpy()
+    val, test = subset_mask(dataset, "val"), subset_mask(dataset, "test")
     for model in args.models:
         result = evaluate(
             load_predictions(paths.predictions_file(model)),
-            ids[val], labels[val], ids[test], labels[test], genre_names, params.top_k, params.min_val_positives,
+            ids[val],
+            labels[val],
+            ids[test],
+            labels[test],
+            genre_names,
+            params.top_k,
+            params.min_val_positives,
         )
         write_json(paths.METRICS / "models" / f"{model}.json", result.metrics)
         write_csv(paths.PLOTS / "per_genre" / f"{model}.csv", result.per_genre)
@@ -41,4 +48,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -1,10 +1,10 @@
 """Stage fetch_list: the normalised movie table and the genre table, from the bundled table or TMDB."""
 
-from src import paths
-from src.dataset import genre_table, normalise_movies, read_bundled_movies, write_table
-from src.params import FetchListParams, TmdbHttpParams, load_section, read_params
-from src.stage_io import setup_logging, write_csv, write_json
-from src.tmdb_client import collect_movies, open_tmdb
+from movie_genres import paths
+from movie_genres.data.dataset import genre_table, normalise_movies, read_bundled_movies, write_table
+from movie_genres.params import FetchListParams, load_section, read_params
+from movie_genres.stage_io import run_stage, setup_logging, write_csv, write_json
+from movie_genres.tmdb.client import collect_movies, tmdb_from_params
 
 
 def main() -> None:
@@ -13,7 +13,7 @@ def main() -> None:
     params = load_section(raw_params, "fetch_list", FetchListParams)
     details_failed = None
     if params.source == "tmdb":
-        client = open_tmdb(params.tmdb, load_section(raw_params, "tmdb_http", TmdbHttpParams))
+        client = tmdb_from_params(raw_params)
         collection = collect_movies(client, params.tmdb)
         raw, genre_names = collection.movies, collection.genre_names
         details_failed = len(collection.details_failed) if params.tmdb.details else None
@@ -30,4 +30,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -2,12 +2,13 @@
 
 import logging
 
-from src import paths
-from src.dataset import read_table
-from src.params import FetchListParams, FetchPostersParams, TmdbHttpParams, load_section, read_params
-from src.posters import bundled_source, collect_posters, tmdb_source
-from src.stage_io import setup_logging, write_csv, write_json
-from src.tmdb_client import open_tmdb
+from movie_genres import paths
+from movie_genres.data.dataset import read_table
+from movie_genres.data.posters import bundled_source, collect_posters
+from movie_genres.params import FetchListParams, FetchPostersParams, load_section, read_params
+from movie_genres.stage_io import run_stage, setup_logging, write_csv, write_json
+from movie_genres.tmdb.client import tmdb_from_params
+from movie_genres.tmdb.posters import tmdb_source
 
 
 def main() -> None:
@@ -17,7 +18,7 @@ def main() -> None:
     params = load_section(raw, "fetch_posters", FetchPostersParams)
     movies = read_table(paths.MOVIES)
     if fetch_list.source == "tmdb":
-        client = open_tmdb(fetch_list.tmdb, load_section(raw, "tmdb_http", TmdbHttpParams))
+        client = tmdb_from_params(raw)
         poster_source = tmdb_source(client, client.poster_url_base(params.tmdb_poster_size), movies)
         logging.getLogger(__name__).info("poster downloads: %s", client.http.summary())
     else:
@@ -31,4 +32,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

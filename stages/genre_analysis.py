@@ -2,11 +2,12 @@
 
 import pandas as pd
 
-from src import paths
-from src.dataset import label_matrix, read_table
-from src.genre_analysis import cocluster_order, cooccurrence
-from src.params import GenreAnalysisParams, load_section, load_seed, read_params
-from src.plots import coclustered_heatmap, heatmap
+from movie_genres import paths
+from movie_genres.data.dataset import label_matrix, read_table
+from movie_genres.evaluation.genre_analysis import cocluster_order, cooccurrence
+from movie_genres.evaluation.plots import coclustered_heatmap, heatmap
+from movie_genres.params import GenreAnalysisParams, load_section, load_seed, read_params
+from movie_genres.stage_io import run_stage
 
 
 def main() -> None:
@@ -22,4 +23,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

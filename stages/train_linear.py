@@ -8,11 +8,12 @@ import argparse
 import logging
 from pathlib import Path
 
-from src import paths
-from src.models import train_linear_svm, train_logistic_regression
-from src.params import LinearModelParams, load_section, load_seed, read_params
-from src.stage_io import setup_logging, write_json
-from src.training import ModelCard, load_modelling_data, save_card, save_model, save_scores
+from movie_genres import paths
+from movie_genres.models.linear import train_linear_svm, train_logistic_regression
+from movie_genres.models.predictions import ScoreKind
+from movie_genres.models.training import ModelCard, load_modelling_data, save_card, save_scores
+from movie_genres.params import LinearModelParams, load_section, load_seed, read_params
+from movie_genres.stage_io import run_stage, save_model, setup_logging, write_json
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +34,16 @@ def main() -> None:
     best_c = search.best_params_["estimator__C"]
     log.info("best C %s, cross-validated %s %.4f", best_c, params.scoring, search.best_score_)
     model = search.best_estimator_
-    if args.algorithm == "svm":
-        kind, scores = "margin", model.decision_function(data.evaluated.x)
-    else:
-        kind, scores = "probability", model.predict_proba(data.evaluated.x)
+    kind: ScoreKind = "margin" if args.algorithm == "svm" else "probability"
+    scores = model.decision_function(data.evaluated.x) if kind == "margin" else model.predict_proba(data.evaluated.x)
     save_scores(args.model, data, scores, kind)
     save_model(args.model, model)
     save_card(ModelCard(args.model, kind, str(paths.model_file(args.model)), [str(f) for f in args.features]))
-    write_json(paths.METRICS / "train" / f"{args.model}.json", {"best_C": best_c, "cv_score": round(float(search.best_score_), 4)})
+    write_json(
+        paths.METRICS / "train" / f"{args.model}.json",
+        {"best_C": best_c, "cv_score": round(float(search.best_score_), 4)},
+    )
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

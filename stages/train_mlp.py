@@ -6,13 +6,14 @@ Usage: python -m stages.train_mlp MODEL FEATURES [FEATURES ...]   (several files
 import argparse
 from pathlib import Path
 
-from dvclive import Live
 from dvclive.keras import DVCLiveCallback
 
-from src import paths
-from src.mlp import make_deterministic, predict_probabilities, save_keras_model, train_mlp
-from src.params import MlpParams, load_section, load_seed, read_params
-from src.training import ModelCard, load_modelling_data, save_card, save_scores
+from dvclive import Live
+from movie_genres import paths
+from movie_genres.models.mlp import make_deterministic, predict_probabilities, save_keras_model, train_mlp
+from movie_genres.models.training import ModelCard, load_modelling_data, save_card, save_scores
+from movie_genres.params import MlpParams, load_section, load_seed, read_params
+from movie_genres.stage_io import run_stage
 
 
 def main() -> None:
@@ -34,4 +35,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -1,19 +1,30 @@
-"""Stage train_nb: one-vs-rest multinomial naive Bayes on word counts."""
+"""Stage train_nb: one-vs-rest multinomial naive Bayes on word counts.
 
-from src import paths
-from src.models import train_multinomial_nb
-from src.params import TrainNbParams, load_section, read_params
-from src.training import ModelCard, load_modelling_data, save_card, save_model, save_scores
+Usage: python -m stages.train_nb MODEL FEATURES [FEATURES ...]   (params from section `train_<model>`)
+"""
+
+import argparse
+from pathlib import Path
+
+from movie_genres import paths
+from movie_genres.models.linear import train_multinomial_nb
+from movie_genres.models.training import ModelCard, load_modelling_data, save_card, save_scores
+from movie_genres.params import TrainNbParams, load_section, read_params
+from movie_genres.stage_io import run_stage, save_model
 
 
-def main() -> None:
-    params = load_section(read_params(), "train_nb", TrainNbParams)
-    data = load_modelling_data(paths.TEXT_COUNTS)
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("model", help="model name; its params section is train_<model>")
+    parser.add_argument("features", type=Path, nargs="+", help="feature files (.npz) of counts")
+    args = parser.parse_args(argv)
+    params = load_section(read_params(), f"train_{args.model}", TrainNbParams)
+    data = load_modelling_data(*args.features)
     model = train_multinomial_nb(data.train.x, data.train.y, params)
-    save_model("nb", model)
-    save_scores("nb", data, model.predict_proba(data.evaluated.x), "probability")
-    save_card(ModelCard("nb", "probability", str(paths.model_file("nb")), [str(paths.TEXT_COUNTS)]))
+    save_model(args.model, model)
+    save_scores(args.model, data, model.predict_proba(data.evaluated.x), "probability")
+    save_card(ModelCard(args.model, "probability", str(paths.model_file(args.model)), [str(f) for f in args.features]))
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

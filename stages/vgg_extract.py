@@ -1,11 +1,12 @@
 """Stage vgg_extract (the tutorial's name): a pretrained CNN's feature vector for every movie's poster."""
 
-from src import paths
-from src.dataset import read_table
-from src.features_io import save_features
-from src.image_features import build_backbone, extract_features
-from src.params import VggExtractParams, load_section, read_params
-from src.stage_io import setup_logging, write_csv
+from movie_genres import paths
+from movie_genres.data.dataset import read_table
+from movie_genres.features.cnn import build_backbone
+from movie_genres.features.poster_features import extract_features
+from movie_genres.features.store import save_features
+from movie_genres.params import VggExtractParams, load_section, read_params
+from movie_genres.stage_io import run_stage, setup_logging, write_csv
 
 
 def main() -> None:
@@ -19,4 +20,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

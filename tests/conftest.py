@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from src import paths
-from src.dataset import read_bundled_movies
+from movie_genres import paths
+from movie_genres.data.dataset import read_bundled_movies
 from tests.dvc_repo import reproduce_small_profile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,8 +23,9 @@ def bundled() -> tuple[pd.DataFrame, dict[int, str]]:
 
 @pytest.fixture
 def in_tmp_repo(tmp_path, monkeypatch) -> Path:
-    """Run in an empty directory with the project's params.yaml, as stages do at the repo root."""
-    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    """Run in an empty directory with the project's params.yaml and paths.yaml, as stages do at the repo root."""
+    for name in ("params.yaml", "paths.yaml"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -66,10 +67,10 @@ def fake_tmdb(bundled, tmdb_details):
 
 def fast_http(server, cache_dir: Path | None = None, key: str = TEST_KEY, max_retries: int = 4):
     """An HTTP layer for tests: a high rate limit, short back-off and timeout."""
-    from src.rate_limit import RateLimiter
-    from src.request_cache import RequestCache
-    from src.tmdb_auth import API_KEY_VARIABLE, Credentials
-    from src.tmdb_http import RetryPolicy, TmdbHttp
+    from movie_genres.tmdb.auth import API_KEY_VARIABLE, Credentials
+    from movie_genres.tmdb.http import RetryPolicy, TmdbHttp
+    from movie_genres.tmdb.rate_limit import RateLimiter
+    from movie_genres.tmdb.request_cache import RequestCache
 
     return TmdbHttp(
         server.url + "/3",

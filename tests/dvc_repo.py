@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from src import paths
+from movie_genres import paths
 
 # A small, quick profile: the most popular movies only, a smaller grid.
 SMALL_PROFILE = {
@@ -27,9 +27,14 @@ SMALL_PROFILE = {
 
 
 def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """Run a command with this interpreter's environment (so `python` and `dvc` are the project's)."""
+    """Run a command with this interpreter's environment (so `python` and `dvc` are the project's).
+
+    The copy's own package comes first on the path (not the editable install of the original), so
+    its stages run the code DVC hashed.
+    """
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    return subprocess.run(args, cwd=cwd, env={**os.environ, "PATH": path, **(env or {})}, capture_output=True, text=True)
+    own = {"PATH": path, "PYTHONPATH": str(cwd / "src")}
+    return subprocess.run(args, cwd=cwd, env={**os.environ, **own, **(env or {})}, capture_output=True, text=True)
 
 
 def _checked(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
@@ -48,10 +53,16 @@ def git(*args: str, cwd: Path) -> str:
 
 def copy_repository(source: Path, destination: Path) -> None:
     """The files a fresh clone would have (tracked, or new and not ignored), nothing generated."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=source, capture_output=True, check=True,
-    ).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=source,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, listed):
         if (source / name).is_file():
             (destination / name).parent.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ Faults, injected per path prefix (`inject`) or at random (`random_faults`):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import threading
@@ -121,7 +122,7 @@ class FakeTmdb:
         """The paths asked for, in arrival order."""
         return [entry.path for entry in self.log]
 
-    def __enter__(self) -> "FakeTmdb":
+    def __enter__(self) -> FakeTmdb:
         self._thread.start()
         return self
 
@@ -267,7 +268,7 @@ class FakeTmdb:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 url = urlparse(self.path)
                 query = {key: values[-1] for key, values in parse_qs(url.query).items()}
                 fault = fake.take_fault(url.path)
@@ -277,10 +278,9 @@ class FakeTmdb:
                     time.sleep(fake.latency_s)
                 if fault is None and fake.over_rate_limit():
                     fault = "429"
-                try:
+                # BrokenPipe / ConnectionReset: the client gave up (a timeout): nothing to answer.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.reply(url.path, query, fault)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (a timeout): nothing to answer
 
             def reply(self, path: str, query: dict[str, str], fault: str | None) -> None:
                 if fault == "drop":
@@ -295,11 +295,20 @@ class FakeTmdb:
                     if fault == "429":
                         headers = {"Retry-After": fake.retry_after}
                 elif fault == "404":
-                    status, content_type, body, headers = _error(404, 34, "The resource you requested could not be found.")
+                    status, content_type, body, headers = _error(
+                        404, 34, "The resource you requested could not be found."
+                    )
                 elif fault in ("500", "503"):
-                    status, content_type, body, headers = _error(int(fault), 11, "Internal error: Something went wrong.")
+                    status, content_type, body, headers = _error(
+                        int(fault), 11, "Internal error: Something went wrong."
+                    )
                 elif fault == "502":
-                    status, content_type, body, headers = 502, "text/html", b"<html><body>502 Bad Gateway</body></html>", {}
+                    status, content_type, body, headers = (
+                        502,
+                        "text/html",
+                        b"<html><body>502 Bad Gateway</body></html>",
+                        {},
+                    )
                 else:
                     status, content_type, body, headers = fake.answer(path, query, self.headers.get("Authorization"))
                 full_length = len(body)
@@ -326,7 +335,12 @@ class FakeTmdb:
 
 
 def _error(status: int, code: int, message: str) -> Answer:
-    return status, "application/json;charset=utf-8", _json({"success": False, "status_code": code, "status_message": message}), {}
+    return (
+        status,
+        "application/json;charset=utf-8",
+        _json({"success": False, "status_code": code, "status_message": message}),
+        {},
+    )
 
 
 def _json(body: dict) -> bytes:

@@ -45,7 +45,9 @@ class LocalS3:
 
     def client(self, service: str, credentials: S3Credentials):
         return boto3.client(
-            service, endpoint_url=self.endpoint_url, region_name=REGION,
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=REGION,
             aws_access_key_id=credentials.access_key_id,
             aws_secret_access_key=credentials.secret_access_key,
         )
@@ -53,12 +55,14 @@ class LocalS3:
     def keys(self, prefix: str = "") -> list[str]:
         """Every object key under prefix, read with the valid credentials."""
         pages = self.client("s3", self.credentials).get_paginator("list_objects_v2")
-        return [o["Key"] for page in pages.paginate(Bucket=self.bucket, Prefix=prefix) for o in page.get("Contents", [])]
+        return [
+            o["Key"] for page in pages.paginate(Bucket=self.bucket, Prefix=prefix) for o in page.get("Contents", [])
+        ]
 
     def _set_auth_after(self, unauthenticated_requests: float) -> None:
         requests.post(f"{self.endpoint_url}/moto-api/reset-auth", data=str(unauthenticated_requests)).raise_for_status()
 
-    def __enter__(self) -> "LocalS3":
+    def __enter__(self) -> LocalS3:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
         self._server.start()
         anyone = S3Credentials("setup", "setup")  # authentication is still off

@@ -3,12 +3,13 @@ import re
 import pytest
 import yaml
 
-from src.params import (
+from movie_genres.params import (
     EmbedTextParams,
     FetchListParams,
     FetchPostersParams,
-    ParamError,
     LinearModelParams,
+    ParamError,
+    TextFeaturesParams,
     TmdbHttpParams,
     load_section,
     load_seed,
@@ -35,24 +36,62 @@ def _with(section: str, key: str, value):
 @pytest.mark.parametrize(
     ("section", "cls", "key", "value", "message"),
     [
-        ("train_svm", LinearModelParams, "C", [0.1, -1], "`train_svm.C` must be a list of positive numbers"),
-        ("train_svm", LinearModelParams, "C", "high", "`train_svm.C` must be a list"),
-        ("train_svm", LinearModelParams, "scoring", "accuracy", "`train_svm.scoring` must be one of"),
-        ("train_svm", LinearModelParams, "cv_folds", 1.5, "`train_svm.cv_folds` must be int"),
-        ("fetch_list", FetchListParams, "source", "imdb", "`fetch_list.source` must be one of ['bundled', 'tmdb']"),
-        ("fetch_list", FetchListParams, "max_movies", 3, "`fetch_list.max_movies` must be null or >= 10"),
-        ("tmdb_http", TmdbHttpParams, "requests_per_second", 100, "`tmdb_http.requests_per_second` must be in"),
-        ("tmdb_http", TmdbHttpParams, "workers", 0, "`tmdb_http.workers` must be 1..64"),
-        ("tmdb_http", TmdbHttpParams, "max_retries", -1, "`tmdb_http.max_retries` must be 0..20"),
-        ("tmdb_http", TmdbHttpParams, "cache_dir", " ", "`tmdb_http.cache_dir` must be a folder path"),
-        ("fetch_posters", FetchPostersParams, "tmdb_poster_size", "", "`fetch_posters.tmdb_poster_size` must name a size"),
-        ("embed_text", EmbedTextParams, "text", "plot", "`embed_text.text` must be one of ['overview', 'title_overview']"),
-        ("embed_text", EmbedTextParams, "batch_size", 0, "`embed_text.batch_size` must be 1..1024"),
-        ("embed_text", EmbedTextParams, "model_dir", "", "`embed_text.model_dir` must be null or a folder"),
+        ("train_svm", LinearModelParams, "C", [0.1, -1], "`train_svm.C[1]`: Input should be greater than 0, got -1"),
+        ("train_svm", LinearModelParams, "C", "high", "`train_svm.C`: Input should be a valid list, got 'high'"),
+        ("train_svm", LinearModelParams, "scoring", "accuracy", "`train_svm.scoring`: Input should be 'f1_micro',"),
+        ("train_svm", LinearModelParams, "cv_folds", 1.5, "`train_svm.cv_folds`: Input should be a valid integer"),
+        ("fetch_list", FetchListParams, "source", "imdb", "`fetch_list.source`: Input should be 'bundled' or 'tmdb'"),
+        (
+            "fetch_list",
+            FetchListParams,
+            "max_movies",
+            3,
+            "`fetch_list.max_movies`: Input should be greater than or equal to 10",
+        ),
+        ("tmdb_http", TmdbHttpParams, "requests_per_second", 100, "less than or equal to 50, got 100 (TMDB's soft cap"),
+        ("tmdb_http", TmdbHttpParams, "workers", 0, "`tmdb_http.workers`: Input should be greater than or equal to 1"),
+        (
+            "tmdb_http",
+            TmdbHttpParams,
+            "max_retries",
+            -1,
+            "`tmdb_http.max_retries`: Input should be greater than or equal to 0",
+        ),
+        (
+            "tmdb_http",
+            TmdbHttpParams,
+            "cache_dir",
+            " ",
+            "`tmdb_http.cache_dir`: String should match pattern '\\S', got ' ' (a folder path)",
+        ),
+        (
+            "fetch_posters",
+            FetchPostersParams,
+            "tmdb_poster_size",
+            "",
+            "`fetch_posters.tmdb_poster_size`: String should have at least 1",
+        ),
+        (
+            "embed_text",
+            EmbedTextParams,
+            "text",
+            "plot",
+            "`embed_text.text`: Input should be 'overview' or 'title_overview'",
+        ),
+        (
+            "embed_text",
+            EmbedTextParams,
+            "batch_size",
+            0,
+            "`embed_text.batch_size`: Input should be greater than or equal to 1",
+        ),
+        ("embed_text", EmbedTextParams, "model_dir", "", "`embed_text.model_dir`: String should match pattern"),
+        ("embed_text", EmbedTextParams, "batch_size", True, "`embed_text.batch_size`: Input should be a valid integer"),
+        ("text_features", TextFeaturesParams, "min_df", 0.99, "`text_features`: min_df must be below max_df"),
     ],
 )
-def test_a_bad_value_names_its_key(section, cls, key, value, message):
-    with pytest.raises(ParamError, match=message.replace("[", r"\[").replace("]", r"\]")):
+def test_a_bad_value_names_its_key_and_rule(section, cls, key, value, message):
+    with pytest.raises(ParamError, match=re.escape(message)):
         load_section(_with(section, key, value), section, cls)
 
 
@@ -65,10 +104,14 @@ def test_an_unknown_key_is_named():
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        ("n_movies", 0, "`fetch_list.tmdb.n_movies` must be null or >= 1"),
-        ("popular_pages", 501, "`fetch_list.tmdb.popular_pages` must be 1..500"),
-        ("discover_years_per_genre", 0, "`fetch_list.tmdb.discover_years_per_genre` must be >= 1"),
-        ("details", "yes", "`fetch_list.tmdb.details` must be bool"),
+        ("n_movies", 0, "`fetch_list.tmdb.n_movies`: Input should be greater than 0"),
+        (
+            "popular_pages",
+            501,
+            "`fetch_list.tmdb.popular_pages`: Input should be less than or equal to 500, got 501 (TMDB",
+        ),
+        ("discover_years_per_genre", 0, "`fetch_list.tmdb.discover_years_per_genre`: Input should be greater than 0"),
+        ("details", "yes", "`fetch_list.tmdb.details`: Input should be a valid boolean, got 'yes'"),
     ],
 )
 def test_a_bad_tmdb_list_value_names_its_key(key, value, message):
@@ -92,5 +135,5 @@ def test_a_stage_stops_on_a_bad_param(in_tmp_repo):
     raw = yaml.safe_load((in_tmp_repo / "params.yaml").read_text())
     raw["train_nb"]["alpha"] = 0
     (in_tmp_repo / "params.yaml").write_text(yaml.safe_dump(raw))
-    with pytest.raises(ParamError, match=r"`train_nb\.alpha` must be > 0"):
-        train_nb.main()
+    with pytest.raises(ParamError, match=r"`train_nb\.alpha`: Input should be greater than 0"):
+        train_nb.main(["nb", "data/features/text_counts.npz"])

@@ -106,11 +106,17 @@ def test_repro_pull_on_a_fresh_clone_downloads_instead_of_running(pushed_repo, s
     assert (clone / "models/svm.pkl").is_file()
 
 
-@pytest.mark.parametrize(("wrong", "refusal"), [
-    ({"secret_access_key": "not-the-secret"}, "The request signature we calculated does not match"),
-    ({"access_key_id": "AKIANOTAKNOWNKEY0000"}, "The AWS Access Key Id you provided does not exist"),
-], ids=["wrong-secret", "unknown-key-id"])
-def test_a_push_with_wrong_credentials_fails_clearly_and_keeps_the_cache(small_profile_repo, s3, tmp_path, wrong, refusal):
+@pytest.mark.parametrize(
+    ("wrong", "refusal"),
+    [
+        ({"secret_access_key": "not-the-secret"}, "The request signature we calculated does not match"),
+        ({"access_key_id": "AKIANOTAKNOWNKEY0000"}, "The AWS Access Key Id you provided does not exist"),
+    ],
+    ids=["wrong-secret", "unknown-key-id"],
+)
+def test_a_push_with_wrong_credentials_fails_clearly_and_keeps_the_cache(
+    small_profile_repo, s3, tmp_path, wrong, refusal
+):
     repo = copy_workspace(small_profile_repo, tmp_path / "repo")
     prefix = f"refused-{next(iter(wrong))}"
     add_remote(repo, s3, prefix)

@@ -1,1 +1,0 @@
-"""Multi-modal movie-genre classification: the pipeline's library (the stages/ scripts call it)."""

@@ -1,0 +1,1 @@
+"""The movie table (normalised, split), the poster archive, and the IMDb genre cross-check."""

@@ -1,0 +1,182 @@
+"""The movie table: normalisation of raw rows, the genre table, labels and the train/val/test split."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+# Columns of the normalised movie table, whatever the source.
+MOVIE_COLUMNS = ["movie_id", "title", "overview", "genre_ids", "release_date", "popularity", "poster_ref"]
+# Movie details beyond the tutorial's fields (TMDB's movie details and keywords); a source that did not
+# fetch them leaves them empty.
+DETAIL_COLUMNS = {"tagline": "", "keywords": [], "companies": [], "runtime": float("nan"), "imdb_id": ""}
+
+# Genres TMDB retired from /genre/movie/list but that old movies still carry.
+RETIRED_GENRES = {10769: "Foreign"}
+
+SUBSETS = ("train", "val", "test")
+SubsetName = Literal["train", "val", "test"]
+
+
+@dataclass
+class ListReport:
+    """What normalisation kept and dropped, by reason."""
+
+    movies_in: int
+    kept: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    unknown_genre_ids: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "movies_in": self.movies_in,
+            "kept": self.kept,
+            "dropped": self.dropped,
+            "unknown_genre_ids": self.unknown_genre_ids,
+        }
+
+
+def read_bundled_movies(csv_path: Path) -> tuple[pd.DataFrame, dict[int, str]]:
+    """Raw rows and the genre names of the TMDB 5000 table (genres are JSON lists of {id, name})."""
+    table = pd.read_csv(csv_path, dtype={"overview": "string", "title": "string", "release_date": "string"})
+    genre_lists = _json_lists(table["genres"])
+    genre_names = {int(g["id"]): str(g["name"]) for genres in genre_lists for g in genres}
+    raw = pd.DataFrame(
+        {
+            "movie_id": table["id"].astype("int64"),
+            "title": table["title"],
+            "overview": table["overview"],
+            "genre_ids": [[int(g["id"]) for g in genres] for genres in genre_lists],
+            "release_date": table["release_date"],
+            "popularity": table["popularity"].astype("float64"),
+            "poster_ref": [f"{movie_id}.jpg" for movie_id in table["id"]],
+            "tagline": table["tagline"].fillna("").astype(str),
+            "keywords": [[str(k["name"]) for k in cell] for cell in _json_lists(table["keywords"])],
+            "companies": [[str(c["name"]) for c in cell] for cell in _json_lists(table["production_companies"])],
+            "runtime": table["runtime"].astype("float64"),
+        }
+    )
+    return raw, genre_names
+
+
+def _json_lists(cells: pd.Series) -> list[list[dict]]:
+    return [json.loads(cell) if isinstance(cell, str) else [] for cell in cells]
+
+
+def normalise_movies(raw: pd.DataFrame, max_movies: int | None) -> tuple[pd.DataFrame, ListReport]:
+    """De-duplicate by TMDB id, drop movies without overview or genre, keep the most popular N.
+
+    Returns the table sorted by popularity (most popular first, ties by id) and the counts dropped.
+    """
+    report = ListReport(movies_in=len(raw))
+    movies = raw[MOVIE_COLUMNS].copy()
+    for column, empty in DETAIL_COLUMNS.items():
+        movies[column] = raw[column] if column in raw else pd.Series([empty] * len(raw), index=raw.index)
+
+    deduped = movies.drop_duplicates(subset="movie_id", keep="first")
+    report.dropped["duplicate"] = len(movies) - len(deduped)
+
+    overview = deduped["overview"].fillna("").astype(str).str.strip()
+    has_overview = overview != ""
+    report.dropped["empty_overview"] = int((~has_overview).sum())
+    kept = deduped[has_overview].assign(overview=overview[has_overview])
+
+    has_genre = kept["genre_ids"].map(len) > 0
+    report.dropped["no_genre"] = int((~has_genre).sum())
+    kept = kept[has_genre]
+
+    kept = kept.sort_values(["popularity", "movie_id"], ascending=[False, True], kind="stable")
+    report.dropped["over_max_movies"] = 0 if max_movies is None else max(0, len(kept) - max_movies)
+    if max_movies is not None:
+        kept = kept.head(max_movies)
+
+    report.kept = len(kept)
+    return kept.reset_index(drop=True), report
+
+
+def genre_table(movies: pd.DataFrame, genre_names: dict[int, str], report: ListReport) -> pd.DataFrame:
+    """The genres the kept movies use: id, name and movie count, most frequent first.
+
+    Retired ids (10769 "Foreign") get their old name; an id nobody can name is kept under a
+    placeholder name and reported, so one odd answer from the API does not stop a run.
+    """
+    counts = Counter(genre_id for ids in movies["genre_ids"] for genre_id in ids)
+    names = {**RETIRED_GENRES, **genre_names}
+    unknown = sorted(genre_id for genre_id in counts if genre_id not in names)
+    for genre_id in unknown:
+        log.warning("genre id %d is not in TMDB's genre list: kept as 'Unknown %d'", genre_id, genre_id)
+    report.unknown_genre_ids = unknown
+    table = pd.DataFrame(
+        {
+            "genre_id": list(counts),
+            "name": [names.get(genre_id, f"Unknown {genre_id}") for genre_id in counts],
+            "n_movies": list(counts.values()),
+        }
+    )
+    return table.sort_values(["n_movies", "genre_id"], ascending=[False, True]).reset_index(drop=True)
+
+
+def label_matrix(genre_lists: pd.Series, genre_ids: list[int]) -> np.ndarray:
+    """Binary movie x genre matrix, columns in the order of `genre_ids`."""
+    column = {genre_id: j for j, genre_id in enumerate(genre_ids)}
+    labels = np.zeros((len(genre_lists), len(genre_ids)), dtype=np.int8)
+    for i, ids in enumerate(genre_lists):
+        labels[i, [column[g] for g in ids if g in column]] = 1
+    return labels
+
+
+def assign_subsets(movie_ids: np.ndarray, test_size: float, val_size: float, seed: int) -> np.ndarray:
+    """A seeded train/val/test label per movie; val is carved from the training share only."""
+    # Imported here: scikit-learn takes seconds to import, and the fetch stages never split.
+    from sklearn.model_selection import train_test_split
+
+    positions = np.arange(len(movie_ids))
+    rest, test = train_test_split(positions, test_size=test_size, random_state=seed, shuffle=True)
+    train, val = train_test_split(rest, test_size=val_size, random_state=seed, shuffle=True)
+    subsets = np.empty(len(movie_ids), dtype=object)
+    for name, rows in zip(SUBSETS, (train, val, test)):
+        subsets[rows] = name
+    return subsets
+
+
+def build_dataset(
+    movies: pd.DataFrame, missing_posters: set[int], test_size: float, val_size: float, seed: int
+) -> pd.DataFrame:
+    """The modelling table: movies that have a usable poster, each with its subset.
+
+    Every model, text or image, is trained and judged on these same movies.
+    """
+    dataset = movies[~movies["movie_id"].isin(missing_posters)].sort_values("movie_id").reset_index(drop=True)
+    subset = assign_subsets(dataset["movie_id"].to_numpy(), test_size, val_size, seed)
+    return dataset.assign(subset=pd.Series(subset, dtype="string"))
+
+
+def subset_mask(dataset: pd.DataFrame, name: SubsetName) -> np.ndarray:
+    """Which rows of the modelling table belong to subset `name`."""
+    if name not in SUBSETS:
+        raise ValueError(f"no subset {name!r}: one of {SUBSETS}")
+    return (dataset["subset"] == name).to_numpy()
+
+
+def write_table(table: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(path, index=False)
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    table = pd.read_parquet(path)
+    if "genre_ids" in table:
+        table["genre_ids"] = table["genre_ids"].map(lambda ids: [int(g) for g in ids])
+    for column in ("keywords", "companies"):
+        if column in table:
+            table[column] = table[column].map(lambda names: [str(name) for name in names])
+    return table

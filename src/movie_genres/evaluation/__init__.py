@@ -1,0 +1,1 @@
+"""Judging models: metrics, decision rules, per-model evaluation, genre analysis and its plots."""

@@ -1,0 +1,1 @@
+"""Models: training data and model files, linear models, Keras MLPs, late fusion, stored predictions."""

@@ -1,0 +1,78 @@
+"""The tutorial's Keras MLPs: dense layers on a fixed feature vector, sigmoid outputs per genre."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from movie_genres.models.training import Subset
+from movie_genres.params import MlpParams
+
+
+def make_deterministic(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow, and ask TensorFlow for deterministic kernels.
+
+    With this, the same params give byte-identical weights and metrics on the same machine.
+    """
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def build_mlp(train_x: np.ndarray, n_genres: int, params: MlpParams) -> keras.Model:
+    """Standardised inputs -> Dense(relu) layers -> Dense(n_genres, sigmoid), RMSprop, binary cross-entropy.
+
+    One sigmoid per genre, not the tutorial's softmax: genres are not mutually exclusive.
+    """
+    normalise = keras.layers.Normalization()
+    normalise.adapt(train_x)  # feature scales differ a lot between CNN and word-vector inputs
+    layers: list[keras.layers.Layer] = [keras.Input(shape=(train_x.shape[1],)), normalise]
+    for units in params.hidden_units:
+        layers.append(keras.layers.Dense(units, activation="relu"))
+        if params.dropout > 0:
+            layers.append(keras.layers.Dropout(params.dropout))
+    layers.append(keras.layers.Dense(n_genres, activation="sigmoid"))
+    model = keras.Sequential(layers)
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(learning_rate=params.learning_rate),
+        loss="binary_crossentropy",
+    )
+    return model
+
+
+def train_mlp(
+    train: Subset, val: Subset, params: MlpParams, callbacks: Sequence[keras.callbacks.Callback] = ()
+) -> keras.Model:
+    """Fit on the training movies; stop when the validation loss stops improving, keep the best epoch."""
+    model = build_mlp(train.x, train.y.shape[1], params)
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=params.patience, restore_best_weights=True)
+    model.fit(
+        train.x,
+        train.y.astype(np.float32),
+        validation_data=(val.x, val.y.astype(np.float32)),
+        epochs=params.max_epochs,
+        batch_size=params.batch_size,
+        shuffle=True,
+        callbacks=[stop, *callbacks],
+        verbose=0,
+    )
+    return model
+
+
+def predict_probabilities(model: keras.Model, x: np.ndarray) -> np.ndarray:
+    return model.predict(x, batch_size=1024, verbose=0)
+
+
+def save_keras_model(model: keras.Model, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+
+
+def load_keras_model(path: Path) -> keras.Model:
+    return keras.models.load_model(path)

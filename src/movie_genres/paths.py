@@ -1,0 +1,61 @@
+"""Where each stage reads and writes, from paths.yaml at the repository root (dvc.yaml reads it too)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+PATHS_FILE = Path("paths.yaml")
+
+
+def _load(path: Path = PATHS_FILE) -> dict[str, Path]:
+    try:
+        names = yaml.safe_load(path.read_text())["paths"]
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path} not found: run from the repository root") from None
+    return {key: Path(value) for key, value in names.items()}
+
+
+_PATHS = _load()
+
+BUNDLED_CSV = _PATHS["bundled_movies"]
+BUNDLED_POSTERS = _PATHS["bundled_posters"]
+MOVIES = _PATHS["movies"]
+GENRES = _PATHS["genres"]
+POSTERS = _PATHS["posters"]
+MISSING_POSTERS = _PATHS["posters_missing"]
+DATASET = _PATHS["dataset"]
+TEXT_COUNTS = _PATHS["text_counts"]
+TEXT_TFIDF = _PATHS["text_tfidf"]
+TEXT_WORD_VECTORS = _PATHS["text_word_vectors"]
+TEXT_MINILM = _PATHS["text_minilm"]
+DETAIL_FEATURES = _PATHS["details"]
+POSTER_FEATURES = _PATHS["poster_cnn"]
+POSTER_FEATURES_SKIPPED = _PATHS["poster_cnn_skipped"]
+MODELS = _PATHS["models"]
+PREDICTIONS = _PATHS["predictions"]
+METRICS = _PATHS["metrics"]
+PLOTS = _PATHS["plots"]
+TRAINING_LOGS = _PATHS["training_logs"]
+
+
+def model_file(name: str, suffix: str = ".pkl") -> Path:
+    return MODELS / f"{name}{suffix}"
+
+
+def predictions_file(name: str) -> Path:
+    return PREDICTIONS / f"{name}.npz"
+
+
+def training_log(name: str) -> Path:
+    return TRAINING_LOGS / name
+
+
+def model_card(name: str) -> Path:
+    return MODELS / f"{name}.card.json"
+
+
+def model_decision(name: str) -> Path:
+    """The per-genre thresholds tuned on validation movies, and the model's validation micro-F1."""
+    return MODELS / f"{name}.decision.json"

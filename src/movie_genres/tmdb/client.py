@@ -1,0 +1,259 @@
+"""The live TMDB source: genre list, popular and discover pages, movie details, search, image configuration.
+
+The list is collected the tutorial's way (popular pages, then discover pages per genre and release
+year), concurrently under one rate limit, with every answer cached on disk (movie_genres.tmdb.http), so an
+interrupted run resumes where it stopped. Answers are consumed in request order whatever order they
+arrive in, so de-duplication keeps each movie's first sighting and a run's result never depends on
+timing.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tqdm import tqdm
+
+from movie_genres.data.dataset import DETAIL_COLUMNS, MOVIE_COLUMNS
+from movie_genres.params import FetchListParams, TmdbHttpParams, TmdbListParams, load_section
+from movie_genres.tmdb.auth import credentials_from_env
+from movie_genres.tmdb.http import RetryPolicy, TmdbError, TmdbHttp, TmdbRequestFailed
+from movie_genres.tmdb.parallel import ordered_map
+from movie_genres.tmdb.rate_limit import RateLimiter
+from movie_genres.tmdb.request_cache import RequestCache
+
+log = logging.getLogger(__name__)
+
+# TMDB refuses any page past 500 of a list, whatever its total_pages says.
+PAGE_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class PageSeries:
+    """One paginated list: an endpoint and its query; `pages` is how many of its pages the plan wants."""
+
+    endpoint: str
+    query: tuple[tuple[str, Any], ...]
+    pages: int
+
+
+@dataclass(frozen=True)
+class Page:
+    results: list[dict]
+    total_pages: int
+
+
+@dataclass
+class Collection:
+    """A collected list: raw movie rows in request order (duplicates included), genre names, problems."""
+
+    movies: pd.DataFrame
+    genre_names: dict[int, str]
+    details_failed: list[int] = field(default_factory=list)
+
+
+class TmdbClient:
+    """TMDB's endpoints as typed calls; `workers` requests run at once under the HTTP layer's rate limit."""
+
+    def __init__(self, http: TmdbHttp, language: str, workers: int = 1) -> None:
+        self.http = http
+        self.language = language
+        self.workers = workers
+        # Answers are used in request order, so one request waiting out a timeout holds up the rest:
+        # enough requests may start ahead of it to keep every worker busy meanwhile.
+        self.window = max(4 * workers, math.ceil((http.timeout_s + 1) / http.limiter.interval))
+
+    def genre_names(self) -> dict[int, str]:
+        answer = self.http.get_json("/genre/movie/list", {"language": self.language}, require=("genres",))
+        try:
+            return {int(g["id"]): str(g["name"]) for g in answer["genres"]}
+        except (KeyError, TypeError, ValueError) as err:
+            raise TmdbError(f"TMDB's genre list is malformed: {err!r}") from None
+
+    def page(self, series: PageSeries, page: int) -> Page:
+        if not 1 <= page <= PAGE_LIMIT:
+            raise ValueError(f"page {page} is outside TMDB's 1..{PAGE_LIMIT}")
+        query = {**dict(series.query), "language": self.language, "page": page}
+        answer = self.http.get_json(series.endpoint, query, require=("results", "total_pages"))
+        results, total_pages = answer.get("results"), answer.get("total_pages")
+        if not isinstance(results, list) or not isinstance(total_pages, int):
+            raise TmdbError(f"TMDB answered {series.endpoint} page {page} without `results` and `total_pages`")
+        return Page(results, total_pages)
+
+    def details(self, movie_id: int) -> dict:
+        """A movie's details with its keywords (one request: append_to_response)."""
+        query = {"language": self.language, "append_to_response": "keywords"}
+        return self.http.get_json(f"/movie/{movie_id}", query, require=("id",))
+
+    def search(self, title: str, year: int | None = None) -> list[dict]:
+        query: dict[str, Any] = {"query": title, "language": self.language, "page": 1}
+        if year is not None:
+            query["year"] = year
+        results = self.http.get_json("/search/movie", query, require=("results",))["results"]
+        return results if isinstance(results, list) else []
+
+    def poster_url_base(self, size: str) -> str:
+        """`<image base URL><size>` from /configuration, after checking TMDB offers that poster size."""
+        images = self.http.get_json("/configuration", require=("images",))["images"] or {}
+        base, sizes = images.get("secure_base_url") or images.get("base_url"), images.get("poster_sizes") or []
+        if not base:
+            raise TmdbError("TMDB's /configuration has no image base URL")
+        if size not in sizes:
+            raise TmdbError(f"fetch_posters.tmdb_poster_size `{size}` is not offered by TMDB; choose one of {sizes}")
+        return f"{base.rstrip('/')}/{size}"
+
+
+def open_tmdb(list_params: TmdbListParams, http_params: TmdbHttpParams) -> TmdbClient:
+    """A client from params.yaml and the credentials in the environment or `.env`."""
+    http = TmdbHttp(
+        list_params.api_base_url,
+        credentials_from_env(),
+        RateLimiter(http_params.requests_per_second),
+        RetryPolicy(http_params.max_retries, http_params.backoff_base_s),
+        http_params.timeout_s,
+        RequestCache(Path(http_params.cache_dir)),
+    )
+    return TmdbClient(http, list_params.language, http_params.workers)
+
+
+def tmdb_from_params(raw_params: dict[str, Any]) -> TmdbClient:
+    """The client params.yaml describes (`fetch_list.tmdb`, `tmdb_http`)."""
+    list_params = load_section(raw_params, "fetch_list", FetchListParams).tmdb
+    return open_tmdb(list_params, load_section(raw_params, "tmdb_http", TmdbHttpParams))
+
+
+def plan_series(params: TmdbListParams, genre_ids: list[int]) -> list[PageSeries]:
+    """The tutorial's plan: popular pages, then discover pages for genre i from year (first year - i) back."""
+    series = [PageSeries("/movie/popular", (), params.popular_pages)]
+    if params.discover_pages_per_genre == 0:
+        return series
+    for offset, genre_id in enumerate(genre_ids):
+        for years_back in range(params.discover_years_per_genre):
+            query = (
+                ("with_genres", genre_id),
+                ("primary_release_year", params.discover_first_year - offset - years_back),
+                ("sort_by", "popularity.desc"),
+            )
+            series.append(PageSeries("/discover/movie", query, params.discover_pages_per_genre))
+    return series
+
+
+def collect_movies(client: TmdbClient, params: TmdbListParams, progress: bool = True) -> Collection:
+    """Collect the planned pages (and, if asked, each movie's details).
+
+    With `n_movies` set, pages are taken in plan order until exactly that many distinct movies are
+    in; the rows after the last one's first sighting are left out.
+    """
+    genre_names = client.genre_names()
+    series = plan_series(params, sorted(genre_names))
+    results = list(_results_in_order(client, series, params.n_movies, progress))
+    movies = movies_from_results(results)
+    distinct = movies["movie_id"].nunique()
+    if params.n_movies is not None and distinct < params.n_movies:
+        raise TmdbError(
+            f"the planned pages hold {distinct} distinct movies, fewer than fetch_list.tmdb.n_movies = "
+            f"{params.n_movies}: raise popular_pages, discover_pages_per_genre or discover_years_per_genre"
+        )
+    log.info("collected %d movie rows (%d distinct) from TMDB; %s", len(movies), distinct, client.http.summary())
+    failed: list[int] = []
+    if params.details:
+        movies, failed = add_details(client, movies, progress)
+    return Collection(movies, genre_names, failed)
+
+
+def _results_in_order(
+    client: TmdbClient, series: list[PageSeries], n_movies: int | None, progress: bool
+) -> Iterator[dict]:
+    with tqdm(total=len(series), desc="list pages", unit="page", disable=not progress) as bar:
+        # Each list's first page says how many pages it has: nothing past that (or page 500) is asked for.
+        first_pages = {}
+        with closing(ordered_map(lambda s: client.page(s, 1), series, client.workers, client.window)) as answers:
+            for s, page in zip(series, answers):
+                first_pages[s] = page
+                bar.update()
+        requests = [
+            (s, number) for s in series for number in range(1, min(s.pages, first_pages[s].total_pages, PAGE_LIMIT) + 1)
+        ]
+        bar.total = len(series) + sum(number > 1 for _, number in requests)
+        bar.refresh()
+
+        def fetch(request: tuple[PageSeries, int]) -> Page:
+            s, number = request
+            return first_pages[s] if number == 1 else client.page(s, number)
+
+        seen: set[int] = set()
+        with closing(ordered_map(fetch, requests, client.workers, client.window)) as answers:
+            for (_, number), page in zip(requests, answers):
+                bar.update(number > 1)
+                for result in page.results:
+                    yield result
+                    if isinstance(result, dict) and isinstance(result.get("id"), int):
+                        seen.add(result["id"])
+                    if n_movies is not None and len(seen) >= n_movies:
+                        return
+
+
+def movies_from_results(results: list[dict]) -> pd.DataFrame:
+    """Raw movie rows from TMDB result objects; a result without an id is skipped and logged."""
+    rows = []
+    for result in results:
+        if not isinstance(result, dict) or not isinstance(result.get("id"), int):
+            log.warning("skipped a TMDB result without an integer id: %r", result)
+            continue
+        rows.append(
+            {
+                "movie_id": result["id"],
+                "title": result.get("title") or "",
+                "overview": result.get("overview") or "",
+                "genre_ids": [int(g) for g in result.get("genre_ids") or []],
+                "release_date": result.get("release_date") or "",
+                "popularity": float(result.get("popularity") or 0.0),
+                "poster_ref": result.get("poster_path") or None,
+            }
+        )
+    return pd.DataFrame(rows, columns=MOVIE_COLUMNS)
+
+
+def detail_fields(answer: dict) -> dict[str, Any]:
+    """The extra columns from a /movie/{id}?append_to_response=keywords answer."""
+    keywords = (answer.get("keywords") or {}).get("keywords") or []
+    runtime = answer.get("runtime")
+    return {
+        "tagline": answer.get("tagline") or "",
+        "keywords": [str(k["name"]) for k in keywords if isinstance(k, dict) and "name" in k],
+        "companies": [
+            str(c["name"]) for c in answer.get("production_companies") or [] if isinstance(c, dict) and "name" in c
+        ],
+        # TMDB says 0 or null when it does not know.
+        "runtime": float(runtime) if isinstance(runtime, (int, float)) and runtime > 0 else math.nan,
+        "imdb_id": answer.get("imdb_id") or "",
+    }
+
+
+def add_details(client: TmdbClient, movies: pd.DataFrame, progress: bool = True) -> tuple[pd.DataFrame, list[int]]:
+    """`movies` with the detail columns; a movie whose details fail (gone from TMDB) gets empty ones."""
+    ids = list(dict.fromkeys(int(i) for i in movies["movie_id"]))
+
+    def fetch(movie_id: int) -> dict[str, Any] | None:
+        try:
+            return detail_fields(client.details(movie_id))
+        except TmdbRequestFailed as err:
+            log.warning("no details for movie %d: %s", movie_id, err)
+            return None
+
+    empty = detail_fields({})
+    fields, failed = {}, []
+    with closing(ordered_map(fetch, ids, client.workers, client.window)) as answers:
+        bar = tqdm(zip(ids, answers), total=len(ids), desc="movie details", unit="movie", disable=not progress)
+        for movie_id, answer in bar:
+            if answer is None:
+                failed.append(movie_id)
+            fields[movie_id] = answer or empty
+    columns = {name: [fields[int(i)][name] for i in movies["movie_id"]] for name in DETAIL_COLUMNS}
+    return movies.assign(**columns), failed

@@ -1,0 +1,225 @@
+"""HTTP to TMDB: one shared rate limit, bounded retries, checked answers, an on-disk cache.
+
+What is retried, and how:
+- 429: after `Retry-After` (seconds or an HTTP date), else exponential back-off with jitter; every
+  worker pauses, since the limit is TMDB's and shared;
+- 5xx, dropped or reset connections, timeouts, a body cut short, an answer that fails its check
+  (malformed JSON, a truncated image): exponential back-off with jitter, at most `max_retries` times;
+- any other 4xx fails the request at once, with TMDB's `status_message`.
+Messages name a request by its path and non-secret query, never by its URL: the URL may carry the key.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import requests
+from urllib3.exceptions import InvalidHeader
+from urllib3.util import Retry
+
+from movie_genres.errors import UserError
+from movie_genres.tmdb.auth import Credentials
+from movie_genres.tmdb.rate_limit import RateLimiter
+from movie_genres.tmdb.request_cache import RequestCache, request_key
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# A Retry-After longer than this is capped, so a misbehaving proxy cannot park the run for a day.
+RETRY_AFTER_CAP_S = 120.0
+
+
+class TmdbError(UserError, RuntimeError):
+    """TMDB could not be reached, refused the request, or answered something unusable."""
+
+
+class TmdbRequestFailed(TmdbError):
+    """One request failed for good; `status` is the HTTP status when there was one."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class BadAnswer(Exception):
+    """An HTTP 200 whose body is not what was asked for (retried: it is usually a transient glitch)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_retries: int = 6
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 30.0
+
+    def backoff(self, retry: int, rng: random.Random) -> float:
+        """Exponential back-off with "equal jitter": half fixed, half random, so workers spread out."""
+        ceiling = min(self.backoff_max_s, self.backoff_base_s * 2**retry)
+        return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+class TmdbHttp:
+    """Thread-safe GETs to TMDB's API and image servers, shared by all workers of a run."""
+
+    def __init__(
+        self,
+        api_base_url: str,
+        credentials: Credentials,
+        limiter: RateLimiter,
+        retry: RetryPolicy = RetryPolicy(),
+        timeout_s: float = 10.0,
+        cache: RequestCache | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.api_base_url = api_base_url.rstrip("/")
+        self.credentials = credentials
+        self.limiter = limiter
+        self.retry = retry
+        self.timeout_s = timeout_s
+        self.cache = cache
+        self._rng = rng or random.Random(0)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self.sent = 0
+        self.cache_hits = 0
+        self.retries: Counter[str] = Counter()
+
+    def get_json(self, path: str, query: dict[str, Any] | None = None, require: tuple[str, ...] = ()) -> dict:
+        """GET an API endpoint (`/movie/popular`); the answer must be a JSON object with the keys in `require`.
+
+        An answer without them is retried like malformed JSON, and never cached.
+        """
+
+        def json_object(body: bytes, content_type: str | None) -> dict:
+            try:
+                value = json.loads(body)
+            except ValueError:
+                raise BadAnswer("malformed JSON") from None
+            if not isinstance(value, dict):
+                raise BadAnswer(f"JSON {type(value).__name__} instead of an object")
+            missing = [key for key in require if key not in value]
+            if missing:
+                raise BadAnswer(f"JSON without {', '.join(missing)}")
+            return value
+
+        url = self.api_base_url + path
+        return self._get(url, dict(query or {}), request_key(path, query), json_object, authenticated=True)
+
+    def get_bytes(self, url: str, check: Callable[[bytes, str | None], None]) -> bytes:
+        """GET a file (a poster) from a full URL, unauthenticated.
+
+        `check(body, content_type)` raises BadAnswer; content_type is None for an answer from the cache.
+        """
+
+        def checked(body: bytes, content_type: str | None) -> bytes:
+            check(body, content_type)
+            return body
+
+        return self._get(url, {}, url, checked, authenticated=False)
+
+    def summary(self) -> str:
+        retried = ", ".join(f"{reason} {n}" for reason, n in sorted(self.retries.items())) or "none"
+        return f"{self.sent} requests sent, {self.cache_hits} answered from the cache, retries: {retried}"
+
+    def _get(
+        self, url: str, query: dict[str, Any], what: str, parse: Callable[[bytes, str | None], T], authenticated: bool
+    ) -> T:
+        # The cache key is the full URL without credentials, so two servers never share answers.
+        key = request_key(url, query)
+        if self.cache is not None and (cached := self.cache.get(key)) is not None:
+            try:
+                value = parse(cached, None)
+            except BadAnswer:
+                pass  # unreadable on disk: fetch it again
+            else:
+                self._count(cache_hit=True)
+                return value
+        body, value = self._fetch(url, query, what, parse, authenticated)
+        if self.cache is not None:
+            self.cache.put(key, body)
+        return value
+
+    def _fetch(
+        self, url: str, query: dict[str, Any], what: str, parse: Callable[[bytes, str | None], T], authenticated: bool
+    ) -> tuple[bytes, T]:
+        params = {**query, **self.credentials.query()} if authenticated else query
+        headers = self.credentials.headers() if authenticated else {}
+        for retry in range(self.retry.max_retries + 1):
+            self.limiter.acquire()
+            self._count(sent=True)
+            try:
+                response = self._session().get(url, params=params, headers=headers, timeout=self.timeout_s)
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as err:
+                # ChunkedEncodingError: the body was cut short. Only the type: the text holds the URL.
+                problem = type(err).__name__
+            except requests.RequestException as err:
+                raise TmdbRequestFailed(f"TMDB request {what} failed: {type(err).__name__}") from None
+            else:
+                status = response.status_code
+                if status == 200:
+                    try:
+                        return response.content, parse(response.content, response.headers.get("Content-Type", ""))
+                    except BadAnswer as err:
+                        problem = str(err)
+                elif status == 429:
+                    problem = "HTTP 429"
+                    if retry < self.retry.max_retries:
+                        wait = _retry_after_s(response.headers.get("Retry-After"))
+                        self.limiter.pause(wait if wait is not None else self.retry.backoff(retry, self._rng))
+                        self._retrying(what, problem)
+                        continue  # the limiter holds this worker back with the others
+                elif status >= 500:
+                    problem = f"HTTP {status}"
+                else:
+                    raise TmdbRequestFailed(f"TMDB refused {what}: {_status_message(response)}", status) from None
+            if retry < self.retry.max_retries:
+                self._retrying(what, problem)
+                time.sleep(self.retry.backoff(retry, self._rng))
+        raise TmdbRequestFailed(
+            f"TMDB request {what} failed {self.retry.max_retries + 1} times, the last with {problem}"
+        )
+
+    def _session(self) -> requests.Session:
+        # One session per worker thread: requests does not promise a shared Session is thread-safe.
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
+
+    def _retrying(self, what: str, problem: str) -> None:
+        reason = problem.split(":")[0]
+        with self._lock:
+            self.retries[reason] += 1
+        log.debug("retrying %s after %s", what, problem)
+
+    def _count(self, sent: bool = False, cache_hit: bool = False) -> None:
+        with self._lock:
+            self.sent += sent
+            self.cache_hits += cache_hit
+
+
+def _retry_after_s(header: str | None) -> float | None:
+    """Retry-After as seconds to wait (urllib3 reads both forms: seconds, HTTP date); None if absent or unreadable."""
+    if not header:
+        return None
+    try:
+        seconds = Retry().parse_retry_after(header)
+    except InvalidHeader:
+        return None
+    return min(seconds, RETRY_AFTER_CAP_S)
+
+
+def _status_message(response: requests.Response) -> str:
+    try:
+        message = response.json().get("status_message", "")
+    except (ValueError, AttributeError):
+        message = ""
+    return f"HTTP {response.status_code} {message}".strip()

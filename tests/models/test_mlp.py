@@ -1,0 +1,59 @@
+import keras
+import numpy as np
+import pytest
+
+from movie_genres.models.mlp import build_mlp, make_deterministic, predict_probabilities, train_mlp
+from movie_genres.models.training import Subset
+from movie_genres.params import MlpParams
+
+PARAMS = MlpParams(hidden_units=[32, 16], dropout=0.1, learning_rate=0.01, batch_size=16, max_epochs=30, patience=3)
+
+
+def _subsets(seed: int = 0) -> tuple[Subset, Subset]:
+    """Two genres that depend on the sign of two input features, plus noise features."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(300, 8)).astype(np.float32)
+    y = np.stack([x[:, 0] > 0, x[:, 1] > 0.5], axis=1).astype(np.int8)
+    ids = np.arange(300)
+    return Subset(ids[:240], x[:240], y[:240]), Subset(ids[240:], x[240:], y[240:])
+
+
+def test_the_network_has_the_tutorials_shape():
+    train, _ = _subsets()
+    model = build_mlp(train.x, 2, PARAMS)
+    dense = [layer for layer in model.layers if layer.__class__.__name__ == "Dense"]
+    assert [layer.units for layer in dense] == [32, 16, 2]
+    assert dense[-1].activation.__name__ == "sigmoid" and dense[0].activation.__name__ == "relu"
+
+
+def test_training_learns():
+    make_deterministic(0)
+    train, val = _subsets()
+    model = train_mlp(train, val, PARAMS)
+    accuracy = ((predict_probabilities(model, val.x) > 0.5) == val.y).mean()
+    assert accuracy > 0.85
+
+
+def test_early_stopping_stops_on_validation_loss_and_keeps_the_best_epoch():
+    """A learning rate that overfits fast: training ends `patience` epochs after the best validation
+    loss, long before max_epochs, and the returned model is the best epoch's, not the last one's."""
+    make_deterministic(0)
+    train, val = _subsets()
+    params = PARAMS.model_copy(update={"learning_rate": 0.05, "max_epochs": 200, "patience": 3, "dropout": 0.0})
+    history = keras.callbacks.History()
+    model = train_mlp(train, val, params, callbacks=[history])
+    val_losses = history.history["val_loss"]
+    best = int(np.argmin(val_losses))
+    assert len(val_losses) == best + 1 + params.patience < params.max_epochs
+    final_val_loss = model.evaluate(val.x, val.y.astype(np.float32), verbose=0)
+    assert final_val_loss == pytest.approx(val_losses[best], rel=1e-5)
+    assert final_val_loss < val_losses[-1]
+
+
+def test_same_seed_same_model():
+    train, val = _subsets()
+    outputs = []
+    for _ in range(2):
+        make_deterministic(7)
+        outputs.append(predict_probabilities(train_mlp(train, val, PARAMS), val.x))
+    assert np.array_equal(outputs[0], outputs[1])

@@ -1,0 +1,116 @@
+"""The HTTP layer against the fake TMDB: every fault ends in the right answer, or in a clear error."""
+
+import json
+import threading
+
+import pytest
+
+from movie_genres.tmdb.auth import TOKEN_VARIABLE, Credentials
+from movie_genres.tmdb.http import TmdbRequestFailed
+from movie_genres.tmdb.posters import check_downloaded_image
+from movie_genres.tmdb.rate_limit import RateLimiter
+from tests.conftest import ROOT, TEST_KEY, fast_http
+from tests.fake_tmdb import TRANSIENT_FAULTS
+
+POSTER = ROOT / "data/bundled/posters/19995.jpg"
+
+
+@pytest.mark.parametrize("fault", TRANSIENT_FAULTS)
+def test_every_transient_fault_is_retried_into_the_right_answer(fake_tmdb, fault):
+    http = fast_http(fake_tmdb)
+    clean = http.get_json("/movie/popular", {"page": 2})
+    fake_tmdb.inject(fault, "/3/movie/popular")
+    fake_tmdb.inject(fault, "/t/p/")
+    assert http.get_json("/movie/popular", {"page": 2}) == clean
+    assert http.get_bytes(f"{fake_tmdb.url}/t/p/w185/19995.jpg", check_downloaded_image) == POSTER.read_bytes()
+    assert [entry.fault for entry in fake_tmdb.log] == [None, fault, None, fault, None]
+    assert sum(http.retries.values()) == 2
+
+
+def test_retry_after_pauses_every_worker(fake_tmdb):
+    """After a 429 with Retry-After: 1, no worker sends anything for that second."""
+    http = fast_http(fake_tmdb)
+    http.limiter = RateLimiter(50)  # slots 20 ms apart: at most one request can be in flight at the 429
+    fake_tmdb.retry_after = "1"
+    fake_tmdb.inject("429", "/3/movie/popular")
+
+    def work(worker: int) -> None:
+        for page in range(1 + worker * 4, 5 + worker * 4):
+            http.get_json("/movie/popular", {"page": page})
+
+    threads = [threading.Thread(target=work, args=(worker,)) for worker in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    (refused,) = [entry for entry in fake_tmdb.log if entry.fault == "429"]
+    during_pause = [entry for entry in fake_tmdb.log if refused.time < entry.time < refused.time + 0.95]
+    assert len(fake_tmdb.log) == 17 and len(during_pause) <= 1
+    assert http.retries == {"HTTP 429": 1}
+
+
+def test_a_refusal_fails_at_once_with_tmdbs_message(fake_tmdb):
+    http = fast_http(fake_tmdb)
+    with pytest.raises(
+        TmdbRequestFailed, match=r"TMDB refused /movie/99999999\?language=en-US: HTTP 404 The resource"
+    ) as err:
+        http.get_json("/movie/99999999", {"language": "en-US"})
+    assert err.value.status == 404 and http.sent == 1
+
+
+def test_retries_are_bounded_and_the_last_problem_is_named(fake_tmdb):
+    http = fast_http(fake_tmdb, max_retries=2)
+    fake_tmdb.inject("503", "/3/genre", times=5)
+    with pytest.raises(TmdbRequestFailed, match=r"/genre/movie/list failed 3 times, the last with HTTP 503"):
+        http.get_json("/genre/movie/list")
+    assert fake_tmdb.requests == ["/3/genre/movie/list"] * 3
+
+
+def test_a_wrong_key_is_refused_without_showing_it(fake_tmdb):
+    http = fast_http(fake_tmdb, key="wrong-key-987654")
+    with pytest.raises(TmdbRequestFailed, match="HTTP 401 Invalid API key") as err:
+        http.get_json("/configuration")
+    assert "wrong-key-987654" not in str(err.value)
+
+
+def test_a_v4_token_is_sent_as_a_bearer_header(fake_tmdb):
+    fake_tmdb.read_access_token = "v4-token-abc"
+    http = fast_http(fake_tmdb)
+    http.credentials = Credentials(TOKEN_VARIABLE, "v4-token-abc")
+    assert "genres" in http.get_json("/genre/movie/list")
+    assert "api_key" not in fake_tmdb.log[0].query
+
+
+def test_cached_answers_are_not_requested_again(fake_tmdb, tmp_path):
+    first = fast_http(fake_tmdb, cache_dir=tmp_path)
+    answer = first.get_json("/movie/popular", {"page": 1})
+    poster = first.get_bytes(f"{fake_tmdb.url}/t/p/w185/19995.jpg", check_downloaded_image)
+    second = fast_http(fake_tmdb, cache_dir=tmp_path)
+    assert second.get_json("/movie/popular", {"page": 1}) == answer
+    assert second.get_bytes(f"{fake_tmdb.url}/t/p/w185/19995.jpg", check_downloaded_image) == poster
+    assert len(fake_tmdb.log) == 2 and second.sent == 0 and second.cache_hits == 2
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(files) == 2 and not any(TEST_KEY in str(p) or TEST_KEY.encode() in p.read_bytes() for p in files)
+
+
+def test_an_unreadable_cache_entry_is_fetched_again(fake_tmdb, tmp_path):
+    http = fast_http(fake_tmdb, cache_dir=tmp_path)
+    answer = http.get_json("/genre/movie/list")
+    (entry,) = [p for p in tmp_path.rglob("*") if p.is_file()]
+    entry.write_bytes(b'{"genres": [')
+    assert http.get_json("/genre/movie/list") == answer
+    assert json.loads(entry.read_bytes()) == answer and len(fake_tmdb.log) == 2
+
+
+def test_an_unreachable_server_is_a_clear_error(fake_tmdb):
+    http = fast_http(fake_tmdb, max_retries=1)
+    http.api_base_url = "http://127.0.0.1:9/3"
+    with pytest.raises(TmdbRequestFailed, match="/genre/movie/list failed 2 times, the last with ConnectionError"):
+        http.get_json("/genre/movie/list")
+
+
+def test_an_answer_without_the_required_keys_is_retried_and_never_cached(fake_tmdb, tmp_path):
+    http = fast_http(fake_tmdb, cache_dir=tmp_path, max_retries=1)
+    with pytest.raises(TmdbRequestFailed, match="/configuration failed 2 times, the last with JSON without results"):
+        http.get_json("/configuration", require=("results",))
+    assert not any(p.is_file() for p in tmp_path.rglob("*"))
