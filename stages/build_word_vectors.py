@@ -13,6 +13,7 @@ def main() -> None:
     dataset = read_table(paths.DATASET)
     means = mean_word_vectors(dataset["overview"], load_word_vectors(params), params.lowercase)
     save_features(paths.TEXT_WORD_VECTORS, Features(dataset["movie_id"].to_numpy(), means.matrix))
+    write_json(paths.featurizer_settings(paths.TEXT_WORD_VECTORS), params.model_dump())
     write_json(
         paths.METRICS / "data" / "word_vectors.json",
         {

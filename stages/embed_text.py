@@ -8,7 +8,7 @@ from movie_genres.data.dataset import read_table
 from movie_genres.features.sentence_encoder import SentenceEncoder, find_model_dir, movie_texts
 from movie_genres.features.store import Features, save_features
 from movie_genres.params import EmbedTextParams, load_section, read_params
-from movie_genres.stage_io import run_stage, setup_logging
+from movie_genres.stage_io import run_stage, setup_logging, write_json
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ def main() -> None:
         "embedded %d texts (%s) in %.1f s: %.1f sentences/s", len(texts), params.text, seconds, len(texts) / seconds
     )
     save_features(paths.TEXT_MINILM, Features(dataset["movie_id"].to_numpy(), embeddings))
+    write_json(paths.featurizer_settings(paths.TEXT_MINILM), params.model_dump())
 
 
 if __name__ == "__main__":

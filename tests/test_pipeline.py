@@ -25,7 +25,8 @@ def small_repo(small_profile_repo, tmp_path_factory) -> Path:
 
 
 def _models(repo: Path) -> list[str]:
-    return yaml.safe_load((repo / "dvc.yaml").read_text())["vars"][0]["models"]
+    variables = yaml.safe_load((repo / "dvc.yaml").read_text())["vars"]
+    return next(v["models"] for v in variables if isinstance(v, dict) and "models" in v)
 
 
 def _stages_run(out: str) -> set[str]:
@@ -84,7 +85,7 @@ def test_changing_a_param_reruns_only_what_depends_on_it(small_repo, param, valu
     try:
         assert _stages_run(dvc("repro", cwd=small_repo)) == expected
     finally:
-        git("checkout", "HEAD", "--", ".", cwd=small_repo)  # params.yaml, dvc.lock (autostaged) and metrics
+        git("checkout", "HEAD", "--", ".", cwd=small_repo)  # params.yaml, dvc.lock and metrics
         dvc("checkout", "-q", cwd=small_repo)
 
 

@@ -56,6 +56,11 @@ def model_card(name: str) -> Path:
     return MODELS / f"{name}.card.json"
 
 
+def featurizer_settings(features: Path) -> Path:
+    """The settings a feature file was computed with, for `predict` to compute a new movie's row the same way."""
+    return MODELS / f"{features.stem}.featurizer.json"
+
+
 def model_decision(name: str) -> Path:
     """The per-genre thresholds tuned on validation movies, and the model's validation micro-F1."""
     return MODELS / f"{name}.decision.json"

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from movie_genres import paths
 from movie_genres.errors import UserError
+from movie_genres.files import atomic_path
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,20 +24,18 @@ def setup_logging() -> None:
 
 
 def write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    with atomic_path(path) as partial:
+        partial.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def write_csv(path: Path, table: pd.DataFrame) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(path, index=False)
+    with atomic_path(path) as partial:
+        table.to_csv(partial, index=False)
 
 
 def save_model(name: str, model: Any) -> None:
     """Pickle a fitted model or featurizer as models/<name>.pkl (predict loads it from there)."""
-    path = paths.model_file(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as f:
+    with atomic_path(paths.model_file(name)) as partial, open(partial, "wb") as f:
         pickle.dump(model, f)
 
 

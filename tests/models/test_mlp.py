@@ -1,8 +1,17 @@
+import time
+
 import keras
 import numpy as np
 import pytest
 
-from movie_genres.models.mlp import build_mlp, make_deterministic, predict_probabilities, train_mlp
+from movie_genres.models.mlp import (
+    build_mlp,
+    load_keras_model,
+    make_deterministic,
+    predict_probabilities,
+    save_keras_model,
+    train_mlp,
+)
 from movie_genres.models.training import Subset
 from movie_genres.params import MlpParams
 
@@ -57,3 +66,19 @@ def test_same_seed_same_model():
         make_deterministic(7)
         outputs.append(predict_probabilities(train_mlp(train, val, PARAMS), val.x))
     assert np.array_equal(outputs[0], outputs[1])
+
+
+def test_a_saved_model_has_the_same_bytes_every_time(tmp_path):
+    """Keras stamps `.keras` archives with the time; the saved archive must not change with it."""
+    make_deterministic(0)
+    train, val = _subsets()
+    model = train_mlp(train, val, PARAMS.model_copy(update={"max_epochs": 2}))
+    first, second = tmp_path / "first.keras", tmp_path / "second.keras"
+    save_keras_model(model, first)
+    time.sleep(1.1)  # zip timestamps have a 2-second resolution: cross one boundary at least
+    save_keras_model(model, second)
+    time.sleep(1.1)
+    save_keras_model(model, first)
+    assert first.read_bytes() == second.read_bytes()
+    reloaded = load_keras_model(second)
+    assert np.array_equal(predict_probabilities(reloaded, val.x), predict_probabilities(model, val.x))

@@ -13,6 +13,7 @@ from movie_genres import paths
 from movie_genres.data.dataset import read_table
 from movie_genres.models.predictions import load_predictions
 from movie_genres.predict.cli import main
+from tests.dvc_repo import set_params
 
 pytestmark = pytest.mark.e2e
 
@@ -50,6 +51,33 @@ def test_text_and_poster_models_reproduce_the_pipelines_scores(trained, capsys, 
         result = _predict(capsys, *args, "--model", model)
         stored = load_predictions(trained / paths.predictions_file(model)).rows(np.array([movie["movie_id"]]))[0]
         np.testing.assert_allclose(_scores(result, genres), stored, atol=2e-4)  # scores are printed rounded
+
+
+def test_predict_describes_a_movie_as_the_models_were_trained_not_as_params_say_today(trained, capsys, tmp_path):
+    """Changing the featurizers' params after training changes nothing: predict uses the settings the
+    feature stages recorded, and a repro would retrain the models with the new ones anyway."""
+    movie = _a_test_movie(trained)
+    with zipfile.ZipFile(trained / paths.POSTERS) as zf:
+        (tmp_path / "poster.jpg").write_bytes(zf.read(f"{movie['movie_id']}.jpg"))
+    inputs = ["--overview", movie["overview"], "--title", movie["title"], "--poster", str(tmp_path / "poster.jpg")]
+    models = ["text_mlp", "minilm_mlp", "poster_mlp"]
+    before = {model: _predict(capsys, *inputs, "--model", model)["genres"] for model in models}
+    params = trained / "params.yaml"
+    original = params.read_text()
+    set_params(
+        trained,
+        {
+            ("embed_text", "text"): "overview",
+            ("word_vectors", "lowercase"): False,
+            ("vgg_extract", "efficientnet_lite0", "resize"): "stretch",
+            ("vgg_extract", "efficientnet_lite0", "crop_fraction"): None,
+        },
+    )
+    try:
+        after = {model: _predict(capsys, *inputs, "--model", model)["genres"] for model in models}
+    finally:
+        params.write_text(original)
+    assert after == before
 
 
 def test_the_default_is_the_best_usable_model_by_validation_f1(trained, capsys, tmp_path):

@@ -12,6 +12,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from movie_genres.files import atomic_path
+
 log = logging.getLogger(__name__)
 
 # Columns of the normalised movie table, whatever the source.
@@ -168,8 +170,8 @@ def subset_mask(dataset: pd.DataFrame, name: SubsetName) -> np.ndarray:
 
 
 def write_table(table: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_parquet(path, index=False)
+    with atomic_path(path) as partial:
+        table.to_parquet(partial, index=False)
 
 
 def read_table(path: Path) -> pd.DataFrame:

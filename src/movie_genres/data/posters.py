@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -34,13 +35,25 @@ def entry_name(movie_id: int) -> str:
     return f"{movie_id}.jpg"
 
 
+_OBJECT_REPR = re.compile(r" ?<[^<>]* at 0x[0-9a-fA-F]+>")
+
+
+def describe_image_error(err: Exception) -> str:
+    """Why an image could not be read, without the memory addresses PIL puts in its messages.
+
+    A reason with an address would differ on every run, and a manifest that changes on every run
+    makes DVC rerun everything downstream of it.
+    """
+    return f"{type(err).__name__}: {_OBJECT_REPR.sub('', str(err))}".rstrip(": ")
+
+
 def check_image(data: bytes) -> None:
     """Raise PosterUnavailable unless `data` decodes completely as an image."""
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()  # decodes every pixel: a truncated file fails here, not later
     except Exception as err:  # PIL raises many types for bad data
-        raise PosterUnavailable(f"unreadable image: {err}") from None
+        raise PosterUnavailable(f"unreadable image: {describe_image_error(err)}") from None
 
 
 def bundled_source(poster_dir: Path) -> PosterSource:

@@ -19,6 +19,16 @@ def clean_overview(text: str) -> str:
     return _PUNCTUATION.sub("", text)
 
 
+def forget_stop_words_id(vectorizer: CountVectorizer) -> None:
+    """Drop scikit-learn's cache key `_stop_words_id`, the memory address of the stop-word list.
+
+    It differs in every process, so a pickle holding it changes bytes on every run; scikit-learn
+    only uses it to skip re-checking the stop words, and checks again without it. Every transform
+    sets it again, so it is dropped when pickling (`__getstate__`).
+    """
+    vars(vectorizer).pop("_stop_words_id", None)
+
+
 @dataclass
 class BagOfWords:
     """Word counts and their TF-IDF weighting, vocabulary and IDF learned from training overviews.
@@ -34,6 +44,10 @@ class BagOfWords:
         vectorizer = CountVectorizer(max_df=params.max_df, min_df=params.min_df)
         counts = vectorizer.fit_transform(train_overviews.map(clean_overview))
         return cls(vectorizer, TfidfTransformer().fit(counts))
+
+    def __getstate__(self) -> dict:
+        forget_stop_words_id(self.vectorizer)
+        return vars(self).copy()
 
     def counts(self, overviews: pd.Series) -> sp.csr_matrix:
         return sp.csr_matrix(self.vectorizer.transform(overviews.map(clean_overview)))

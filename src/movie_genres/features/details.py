@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.preprocessing import OneHotEncoder
 
-from movie_genres.features.bag_of_words import clean_overview
+from movie_genres.features.bag_of_words import clean_overview, forget_stop_words_id
 from movie_genres.params import DetailFeaturesParams
 
 
@@ -85,6 +85,17 @@ class DetailFeaturizer:
             except ValueError:  # no word or item is frequent enough (tiny profiles): leave the block out
                 continue
         return self
+
+    def __getstate__(self) -> dict:
+        """What is pickled, in the same bytes in every process: no per-process cache keys, and the
+        params as a dict (a pydantic model pickles its set of field names in hash order)."""
+        for _, transformer in self.blocks:
+            if isinstance(transformer, CountVectorizer):  # TfidfVectorizer is one too
+                forget_stop_words_id(transformer)
+        return {**vars(self), "params": self.params.model_dump()}
+
+    def __setstate__(self, state: dict) -> None:
+        vars(self).update(state, params=DetailFeaturesParams.model_validate(state["params"]))
 
     def transform(self, movies: pd.DataFrame) -> sp.csr_matrix:
         if not self.blocks:

@@ -12,7 +12,7 @@ import pandas as pd
 from PIL import Image
 from tqdm import tqdm
 
-from movie_genres.data.posters import PosterArchive
+from movie_genres.data.posters import PosterArchive, describe_image_error
 from movie_genres.features.store import Features
 from movie_genres.params import ImageInputParams
 
@@ -60,7 +60,7 @@ def _read_poster(archive: PosterArchive, movie_id: int) -> Image.Image | str:
     except KeyError:
         return "not in the poster archive"
     except Exception as err:  # PIL raises many types for bad data
-        return f"unreadable image: {type(err).__name__}: {err}"
+        return f"unreadable image: {describe_image_error(err)}"
 
 
 def extract_features(

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from movie_genres.files import atomic_path
+
 
 @dataclass
 class Features:
@@ -34,9 +36,8 @@ def join_columns(blocks: list[Any]) -> Any:
 
 
 def save_features(path: Path, features: Features) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     matrix = features.matrix
-    with open(path, "wb") as f:  # a file object stops numpy from appending `.npz`
+    with atomic_path(path) as partial, open(partial, "wb") as f:  # a file object: numpy appends no `.npz`
         if sp.issparse(matrix):
             csr = sp.csr_matrix(matrix)
             np.savez(

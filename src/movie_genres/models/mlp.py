@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from movie_genres.files import atomic_path
 from movie_genres.models.training import Subset
 from movie_genres.params import MlpParams
 
@@ -70,8 +73,25 @@ def predict_probabilities(model: keras.Model, x: np.ndarray) -> np.ndarray:
 
 
 def save_keras_model(model: keras.Model, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
+    """The `.keras` archive, written so that the same model gives the same bytes.
+
+    Keras stamps the archive: `date_saved` in metadata.json and the time on the weights entry.
+    Both are fixed here; the weights and the config are Keras' own.
+    """
+    with atomic_path(path) as partial:
+        keras_file = partial.with_suffix(".keras")  # Keras insists on the suffix
+        try:
+            model.save(keras_file)
+            with zipfile.ZipFile(keras_file) as saved, zipfile.ZipFile(partial, "w") as stable:
+                for entry in saved.infolist():
+                    data = saved.read(entry)
+                    if entry.filename == "metadata.json":
+                        data = json.dumps({**json.loads(data), "date_saved": None}).encode()
+                    fixed = zipfile.ZipInfo(entry.filename, date_time=(1980, 1, 1, 0, 0, 0))
+                    fixed.compress_type = entry.compress_type
+                    stable.writestr(fixed, data)
+        finally:
+            keras_file.unlink(missing_ok=True)
 
 
 def load_keras_model(path: Path) -> keras.Model:

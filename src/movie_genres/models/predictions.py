@@ -11,6 +11,8 @@ from typing import Literal
 
 import numpy as np
 
+from movie_genres.files import atomic_path
+
 ScoreKind = Literal["probability", "margin"]
 
 # The score above which a genre is predicted when no rule was tuned.
@@ -29,8 +31,7 @@ class Predictions:
 
 
 def save_predictions(path: Path, predictions: Predictions) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as f:
+    with atomic_path(path) as partial, open(partial, "wb") as f:
         np.savez(f, movie_ids=predictions.movie_ids, scores=predictions.scores, kind=predictions.kind)
 
 

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from movie_genres import paths
 from movie_genres.data.dataset import SubsetName, label_matrix, read_table, subset_mask
 from movie_genres.features.store import join_columns, load_features
+from movie_genres.files import atomic_path
 from movie_genres.models.predictions import Predictions, ScoreKind, save_predictions
 
 
@@ -80,9 +81,8 @@ class ModelCard:
 
 
 def save_card(card: ModelCard) -> None:
-    path = paths.model_card(card.name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(asdict(card), indent=2) + "\n")
+    with atomic_path(paths.model_card(card.name)) as partial:
+        partial.write_text(json.dumps(asdict(card), indent=2) + "\n")
 
 
 def load_card(name: str) -> ModelCard:

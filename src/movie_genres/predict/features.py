@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel
 
 from movie_genres import paths
-from movie_genres.params import EmbedTextParams, VggExtractParams, WordVectorsParams, load_section, read_params
+from movie_genres.params import EmbedTextParams, VggExtractParams, WordVectorsParams
 from movie_genres.predict.movie import MovieInput, PredictError
+
+Settings = TypeVar("Settings", bound=BaseModel)
 
 
 @cache
@@ -24,10 +29,19 @@ def pickled_model(name: str) -> Any:
         return pickle.load(f)
 
 
+def trained_settings(features: Path, model: type[Settings]) -> Settings:
+    """The settings `features` was computed with when the models were trained, not today's params.yaml:
+    a new movie must be described exactly as the training movies were."""
+    path = paths.featurizer_settings(features)
+    if not path.is_file():
+        raise PredictError(f"{path} is missing: run `dvc repro` (or `dvc pull`) first")
+    return model.model_validate(json.loads(path.read_text()))
+
+
 def _word_vectors_row(movie: MovieInput) -> np.ndarray:
     from movie_genres.features.word_vectors import load_word_vectors, mean_word_vectors
 
-    params = load_section(read_params(), "word_vectors", WordVectorsParams)
+    params = trained_settings(paths.TEXT_WORD_VECTORS, WordVectorsParams)
     return mean_word_vectors(pd.Series([movie.overview]), load_word_vectors(params), params.lowercase).matrix
 
 
@@ -37,7 +51,7 @@ def _poster_row(movie: MovieInput) -> np.ndarray:
 
     if movie.poster is None:
         raise PredictError("this model needs a poster: give --poster")
-    params = load_section(read_params(), "vgg_extract", VggExtractParams)
+    params = trained_settings(paths.POSTER_FEATURES, VggExtractParams)
     model = build_backbone(params)
     return np.asarray(model.predict_on_batch(prepare_image(movie.poster, params.image_input)[None]))
 
@@ -45,7 +59,7 @@ def _poster_row(movie: MovieInput) -> np.ndarray:
 def _minilm_row(movie: MovieInput) -> np.ndarray:
     from movie_genres.features.sentence_encoder import SentenceEncoder, find_model_dir, movie_texts
 
-    params = load_section(read_params(), "embed_text", EmbedTextParams)
+    params = trained_settings(paths.TEXT_MINILM, EmbedTextParams)
     encoder = SentenceEncoder(find_model_dir(params.model_dir), params.batch_size)
     return encoder.encode(movie_texts(movie.frame(), params.text))
 

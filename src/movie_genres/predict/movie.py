@@ -11,6 +11,7 @@ import pandas as pd
 from PIL import Image
 
 from movie_genres.data.dataset import DETAIL_COLUMNS
+from movie_genres.data.posters import describe_image_error
 from movie_genres.errors import UserError
 
 
@@ -54,4 +55,4 @@ def read_poster(path: Path) -> Image.Image:
     except FileNotFoundError:
         raise PredictError(f"poster {path} not found") from None
     except Exception as err:  # PIL raises many types for bad data
-        raise PredictError(f"poster {path} is not a readable image: {err}") from None
+        raise PredictError(f"poster {path} is not a readable image ({describe_image_error(err)})") from None
