@@ -20,7 +20,7 @@ def main() -> None:
     dataset = read_table(paths.DATASET)
     texts = movie_texts(dataset, params.text)
     start = time.perf_counter()
-    embeddings = encoder.encode(texts)
+    embeddings = encoder.encode(texts, progress=True)
     seconds = time.perf_counter() - start
     log.info(
         "embedded %d texts (%s) in %.1f s: %.1f sentences/s", len(texts), params.text, seconds, len(texts) / seconds

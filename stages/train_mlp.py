@@ -13,7 +13,7 @@ from movie_genres import paths
 from movie_genres.models.mlp import make_deterministic, predict_probabilities, save_keras_model, train_mlp
 from movie_genres.models.training import ModelCard, load_modelling_data, save_card, save_scores
 from movie_genres.params import MlpParams, load_section, load_seed, read_params
-from movie_genres.stage_io import run_stage
+from movie_genres.stage_io import run_stage, setup_logging
 
 
 def main() -> None:
@@ -21,6 +21,7 @@ def main() -> None:
     parser.add_argument("model", help="model name; its params section is train_<model>")
     parser.add_argument("features", type=Path, nargs="+", help="feature files (.npz) the model reads")
     args = parser.parse_args()
+    setup_logging()
     raw = read_params()
     params = load_section(raw, f"train_{args.model}", MlpParams)
     make_deterministic(load_seed(raw))

@@ -24,6 +24,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from movie_genres.errors import UserError
 
@@ -151,7 +152,7 @@ class SentenceEncoder:
         # Eager calls take keras-hub's pure-Python WordPiece path, which answers with lists.
         return [ids[: self.max_tokens - 2] for ids in self.tokenizer(normalized)]
 
-    def encode(self, texts: Sequence[str], bucket_by_length: bool = True) -> np.ndarray:
+    def encode(self, texts: Sequence[str], bucket_by_length: bool = True, progress: bool = False) -> np.ndarray:
         """Unit-length embeddings of `texts`, in their order.
 
         bucket_by_length=False keeps the input order and pads every batch to `max_tokens`: the
@@ -163,7 +164,7 @@ class SentenceEncoder:
             groups = length_batches([len(ids) for ids in token_ids], self.batch_size)
         else:
             groups = batches(np.arange(len(token_ids)), self.batch_size)
-        for batch in groups:
+        for batch in tqdm(groups, desc="embedding", unit="batch", disable=not progress):
             rows = [token_ids[i] for i in batch]
             length = max(len(ids) for ids in rows) + 2 if bucket_by_length else self.max_tokens
             inputs = pack(rows, length, *self._special_ids())

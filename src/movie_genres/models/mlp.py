@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import zipfile
 from collections.abc import Sequence
@@ -17,6 +18,8 @@ import tensorflow as tf
 from movie_genres.files import atomic_path
 from movie_genres.models.training import Subset
 from movie_genres.params import MlpParams
+
+log = logging.getLogger(__name__)
 
 
 def make_deterministic(seed: int) -> None:
@@ -49,6 +52,14 @@ def build_mlp(train_x: np.ndarray, n_genres: int, params: MlpParams) -> keras.Mo
     return model
 
 
+class EpochLog(keras.callbacks.Callback):
+    """One log line per epoch: a long training run shows where it is."""
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        losses = ", ".join(f"{name} {value:.4f}" for name, value in sorted((logs or {}).items()))
+        log.info("epoch %d: %s", epoch + 1, losses)
+
+
 def train_mlp(
     train: Subset, val: Subset, params: MlpParams, callbacks: Sequence[keras.callbacks.Callback] = ()
 ) -> keras.Model:
@@ -62,7 +73,7 @@ def train_mlp(
         epochs=params.max_epochs,
         batch_size=params.batch_size,
         shuffle=True,
-        callbacks=[stop, *callbacks],
+        callbacks=[stop, EpochLog(), *callbacks],
         verbose=0,
     )
     return model
