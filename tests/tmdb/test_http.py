@@ -1,7 +1,6 @@
 """The HTTP layer against the fake TMDB: every fault ends in the right answer, or in a clear error."""
 
 import json
-import socket
 import threading
 import time
 
@@ -144,14 +143,6 @@ def test_an_unreadable_cache_entry_is_fetched_again(fake_tmdb, tmp_path):
     entry.write_bytes(b'{"genres": [')
     assert http.get_json("/genre/movie/list") == answer
     assert json.loads(entry.read_bytes()) == answer and len(fake_tmdb.log) == 2
-
-
-@pytest.fixture
-def closed_port():
-    """A local port bound but not listening: connecting to it is refused."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield sock.getsockname()[1]
 
 
 def test_a_host_refusing_connections_stops_the_run_within_seconds_naming_it(fake_tmdb, closed_port):
