@@ -222,8 +222,8 @@ def test_refused_credentials_end_the_stage_at_the_first_refusal_naming_the_varia
     kind = "v3 API key" if variable == "TMDB_API_KEY" else "v4 read access token"
     assert message.startswith(
         f"error: TMDB refused the credentials in {variable} (HTTP 401 Invalid API key: You must be granted a valid "
-        f"key.); the run stopped at the first refusal. Copy the {kind} again from "
-        f"https://www.themoviedb.org/settings/api into {variable} (the environment or .env;"
+        f"key.), so the run stopped at the first refusal. Put your {kind} from "
+        f"https://www.themoviedb.org/settings/api in {variable} (exported, or in .env), then run again. "
     )
     asked = fake_tmdb.requests[start:]
     if refused == "details":

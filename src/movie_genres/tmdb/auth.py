@@ -44,13 +44,18 @@ class Credentials:
     def refused_message(self, answer: str) -> str:
         """What to tell the user when TMDB refuses these credentials (`answer`: TMDB's status and message)."""
         if self.variable == API_KEY_VARIABLE:
-            kind, other = "v3 API key", f"a v4 read access token (a long `eyJ...` string) goes in {TOKEN_VARIABLE}"
+            kind = "v3 API key"
+            other = (
+                f"A v4 read access token (the long `eyJ...` string) goes in {TOKEN_VARIABLE}, "
+                f"with {API_KEY_VARIABLE} unset."
+            )
         else:
-            kind, other = "v4 read access token", f"a v3 API key (32 hex characters) goes in {API_KEY_VARIABLE}"
+            kind = "v4 read access token"
+            other = f"A v3 API key (32 hex characters) goes in {API_KEY_VARIABLE} instead."
         return (
-            f"TMDB refused the credentials in {self.variable} ({answer}); the run stopped at the first refusal. "
-            f"Copy the {kind} again from {SETTINGS_URL} into {self.variable} (the environment or {DOTENV}; "
-            f"{other}), then run again."
+            f"TMDB refused the credentials in {self.variable} ({answer}), so the run stopped at the first refusal. "
+            f"Put your {kind} from {SETTINGS_URL} in {self.variable} (exported, or in {DOTENV}), then run again. "
+            f"{other}"
         )
 
 
