@@ -11,12 +11,12 @@ def main() -> None:
     setup_logging()
     raw_params = read_params()
     params = load_section(raw_params, "fetch_list", FetchListParams)
-    details_failed = None
+    details_missing = None
     if params.source == "tmdb":
         client = tmdb_from_params(raw_params)
         collection = collect_movies(client, params.tmdb)
         raw, genre_names = collection.movies, collection.genre_names
-        details_failed = len(collection.details_failed) if params.tmdb.details else None
+        details_missing = len(collection.details_missing) if params.tmdb.details else None
     else:
         raw, genre_names = read_bundled_movies(paths.BUNDLED_CSV)
     movies, report = normalise_movies(raw, params.max_movies)
@@ -24,8 +24,8 @@ def main() -> None:
     write_table(movies, paths.MOVIES)
     write_csv(paths.GENRES, genres)
     metrics = report.as_dict()
-    if details_failed is not None:
-        metrics["details_failed"] = details_failed
+    if details_missing is not None:
+        metrics["details_missing"] = details_missing
     write_json(paths.METRICS / "data" / "fetch_list.json", metrics)
 
 

@@ -3,6 +3,8 @@ the local fake TMDB server."""
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -63,6 +65,14 @@ def fake_tmdb(bundled, tmdb_details):
         raw, genre_names, ROOT / paths.BUNDLED_POSTERS, TEST_KEY, details=tmdb_details, slow_s=1.5, retry_after="0.5"
     ) as server:
         yield server
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A local port bound but not listening: connecting to it is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
 
 
 def fast_http(server, cache_dir: Path | None = None, key: str = TEST_KEY, max_retries: int = 4):

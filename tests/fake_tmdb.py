@@ -5,11 +5,12 @@ with the same JSON shape as TMDB: configuration, genre/movie/list, movie/popular
 search/movie, movie/{id} (with append_to_response=keywords), and poster images under /t/p/.
 Like TMDB it refuses pages past 500, and accepts a v3 key (`api_key`) or a v4 token (bearer header).
 
-Faults, injected per path prefix (`inject`) or at random (`random_faults`):
+Faults, injected per path prefix and optionally query (`inject`) or at random (`random_faults`):
   429, 429-no-retry-after, 500, 502, 503, slow (answers after `slow_s`), malformed (an HTML body
   with status 200), truncated (half the body, with a matching Content-Length: looks complete),
   cut (the headers promise the whole body, half comes, the connection closes), drop (the connection
-  closes with no answer); and 404 (the resource is gone).
+  closes with no answer); and answers that are not faults to retry: 404 (the resource is gone),
+  401 and 403 (the credentials are refused; a wrong key gets TMDB's 401 anyway).
 """
 
 from __future__ import annotations
@@ -27,9 +28,15 @@ from urllib.parse import parse_qs, parse_qsl, urlencode, urlparse
 
 import pandas as pd
 
-FAULTS = ("429", "429-no-retry-after", "500", "502", "503", "slow", "malformed", "truncated", "cut", "drop", "404")
-# The faults a client must recover from; a 404 is an answer, not a fault to retry.
-TRANSIENT_FAULTS = FAULTS[:-1]
+# The faults a client must recover from.
+TRANSIENT_FAULTS = ("429", "429-no-retry-after", "500", "502", "503", "slow", "malformed", "truncated", "cut", "drop")
+# Answers, not faults to retry, with TMDB's status_code and message.
+REFUSALS = {
+    "404": (34, "The resource you requested could not be found."),
+    "401": (7, "Invalid API key: You must be granted a valid key."),
+    "403": (3, "Authentication failed: You do not have permissions to access the service."),
+}
+FAULTS = TRANSIENT_FAULTS + tuple(REFUSALS)
 PAGE_LIMIT = 500
 POSTER_SIZES = ["w92", "w154", "w185", "w342", "w500", "w780", "original"]
 
@@ -104,7 +111,7 @@ class FakeTmdb:
         self.retry_after = retry_after
         self.max_requests_per_second = max_requests_per_second
         self.log: list[Logged] = []
-        self._injected: list[tuple[str, str]] = []
+        self._injected: list[tuple[str, dict[str, str], str]] = []
         self._random: tuple[float, tuple[str, ...], random.Random] | None = None
         self._recent: deque[float] = deque()
         self._lock = threading.Lock()
@@ -130,21 +137,21 @@ class FakeTmdb:
         self._server.shutdown()
         self._server.server_close()
 
-    def inject(self, fault: str, path_prefix: str = "/", times: int = 1) -> None:
-        """The next `times` requests whose path starts with `path_prefix` get `fault`."""
+    def inject(self, fault: str, path_prefix: str = "/", times: int = 1, query: dict[str, str] | None = None) -> None:
+        """The next `times` requests whose path starts with `path_prefix` (and whose query has `query`) get `fault`."""
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; one of {FAULTS}")
         with self._lock:
-            self._injected.extend([(path_prefix, fault)] * times)
+            self._injected.extend([(path_prefix, query or {}, fault)] * times)
 
     def random_faults(self, probability: float, faults: tuple[str, ...] = TRANSIENT_FAULTS, seed: int = 0) -> None:
         """Each request (not taken by an injected fault) gets one of `faults` with `probability`."""
         self._random = (probability, faults, random.Random(seed))
 
-    def take_fault(self, path: str) -> str | None:
+    def take_fault(self, path: str, query: dict[str, str]) -> str | None:
         with self._lock:
-            for i, (prefix, fault) in enumerate(self._injected):
-                if path.startswith(prefix):
+            for i, (prefix, where, fault) in enumerate(self._injected):
+                if path.startswith(prefix) and where.items() <= query.items():
                     del self._injected[i]
                     return fault
             if self._random is not None:
@@ -271,7 +278,7 @@ class FakeTmdb:
             def do_GET(self) -> None:
                 url = urlparse(self.path)
                 query = {key: values[-1] for key, values in parse_qs(url.query).items()}
-                fault = fake.take_fault(url.path)
+                fault = fake.take_fault(url.path, query)
                 logged = urlencode(sorted((k, v) for k, v in query.items() if k != "api_key"))
                 fake.log.append(Logged(url.path, logged, fault, time.monotonic()))
                 if fake.latency_s:
@@ -294,10 +301,8 @@ class FakeTmdb:
                     )
                     if fault == "429":
                         headers = {"Retry-After": fake.retry_after}
-                elif fault == "404":
-                    status, content_type, body, headers = _error(
-                        404, 34, "The resource you requested could not be found."
-                    )
+                elif fault in REFUSALS:
+                    status, content_type, body, headers = _error(int(fault), *REFUSALS[fault])
                 elif fault in ("500", "503"):
                     status, content_type, body, headers = _error(
                         int(fault), 11, "Internal error: Something went wrong."

@@ -1,3 +1,5 @@
+import re
+import time
 import zipfile
 
 import pandas as pd
@@ -5,7 +7,8 @@ import pytest
 
 from movie_genres.data.posters import PosterArchive, bundled_source, collect_posters
 from movie_genres.tmdb.client import TmdbClient
-from movie_genres.tmdb.http import TmdbError
+from movie_genres.tmdb.failures import TmdbIncomplete
+from movie_genres.tmdb.http import RetryPolicy, TmdbError, TmdbUnreachable
 from movie_genres.tmdb.posters import tmdb_source
 from tests.conftest import ROOT, fast_http
 from tests.fake_tmdb import TRANSIENT_FAULTS
@@ -90,9 +93,7 @@ def test_every_fault_on_posters_still_gives_the_complete_set(fake_tmdb, tmp_path
     client = _tmdb_client(fake_tmdb, cache_dir=tmp_path / "cache")
     source = tmdb_source(client, fake_tmdb.url + "/t/p/w185", movies, progress=False)
     missing = collect_posters(movies, source, tmp_path / "posters.zip", progress=False)
-    url = f"{fake_tmdb.url}/t/p/w185/{gone}.jpg"
-    reason = f"download failed: TMDB refused {url}: HTTP 404 The resource you requested could not be found."
-    assert missing.to_dict("records") == [{"movie_id": gone, "reason": reason}]
+    assert missing.to_dict("records") == [{"movie_id": gone, "reason": "not on TMDB (HTTP 404)"}]
     with PosterArchive(tmp_path / "posters.zip") as archive:
         for movie_id in movies["movie_id"]:
             if movie_id != gone:
@@ -112,3 +113,51 @@ def test_a_rerun_downloads_nothing_and_writes_the_same_archive(fake_tmdb, tmp_pa
         )
     assert (tmp_path / "first.zip").read_bytes() == (tmp_path / "again.zip").read_bytes()
     assert len(fake_tmdb.requests) == 12 and client.http.cache_hits == 2 * 12  # download pass, then archive pass
+
+
+def test_a_poster_refused_by_the_image_server_is_recorded_and_the_rest_go_on(fake_tmdb, tmp_path):
+    movies = _tmdb_movies(6)
+    refused = int(movies["movie_id"].iloc[2])
+    fake_tmdb.inject("403", f"/t/p/w185/{refused}.jpg")
+    client = _tmdb_client(fake_tmdb, cache_dir=tmp_path / "cache")
+    source = tmdb_source(client, fake_tmdb.url + "/t/p/w185", movies, progress=False)
+    missing = collect_posters(movies, source, tmp_path / "posters.zip", progress=False)
+    reason = "refused by TMDB (HTTP 403 Authentication failed: You do not have permissions to access the service.)"
+    assert missing.to_dict("records") == [{"movie_id": refused, "reason": reason}]
+
+
+def test_a_download_failing_for_good_fails_after_the_others_and_a_rerun_asks_only_for_it(fake_tmdb, tmp_path):
+    movies = _tmdb_movies(12)
+    failing = [int(i) for i in movies["movie_id"].iloc[[3, 8]]]
+    for movie_id, fault in zip(failing, ("503", "slow")):
+        fake_tmdb.inject(fault, f"/t/p/w185/{movie_id}.jpg", times=3)
+    client = _tmdb_client(fake_tmdb, cache_dir=tmp_path / "cache", max_retries=2)
+    with pytest.raises(TmdbIncomplete) as err:
+        tmdb_source(client, fake_tmdb.url + "/t/p/w185", movies, progress=False)
+    assert str(err.value).splitlines()[:3] == [
+        "2 of 12 poster downloads still failed after 3 tries each "
+        "(TMDB or the network had trouble: timeouts, HTTP 5xx or 429, broken connections or answers):",
+        f"  movie {failing[0]}: HTTP 503",
+        f"  movie {failing[1]}: ReadTimeout",
+    ]
+    assert re.fullmatch(
+        r"Everything else is saved in .*/cache/: run `dvc repro` again .*", str(err.value).splitlines()[3]
+    )
+    assert sorted(fake_tmdb.requests) == sorted(
+        [f"/t/p/w185/{i}.jpg" for i in movies["movie_id"]] + 2 * [f"/t/p/w185/{i}.jpg" for i in failing]
+    )
+    fake_tmdb.log.clear()
+    client = _tmdb_client(fake_tmdb, cache_dir=tmp_path / "cache")
+    source = tmdb_source(client, fake_tmdb.url + "/t/p/w185", movies, progress=False)
+    assert sorted(fake_tmdb.requests) == sorted(f"/t/p/w185/{i}.jpg" for i in failing)
+    assert collect_posters(movies, source, tmp_path / "posters.zip", progress=False).empty
+
+
+def test_an_unreachable_image_server_stops_the_downloads_within_seconds(fake_tmdb, tmp_path, closed_port):
+    movies = _tmdb_movies(40)
+    client = _tmdb_client(fake_tmdb, cache_dir=tmp_path / "cache")
+    client.http.retry = RetryPolicy()  # the default policy: 6 retries from 0.5 s
+    start = time.monotonic()
+    with pytest.raises(TmdbUnreachable, match=rf"^cannot connect to 127.0.0.1:{closed_port} \(connection refused; 3"):
+        tmdb_source(client, f"http://127.0.0.1:{closed_port}/t/p/w185", movies, progress=False)
+    assert time.monotonic() - start < 5 and client.http.sent <= 4 * 3

@@ -1,10 +1,14 @@
 import math
+import re
 
 import pytest
 
 from movie_genres.data.dataset import genre_table, normalise_movies
 from movie_genres.params import TmdbListParams
 from movie_genres.tmdb.client import TmdbClient, TmdbError, collect_movies, plan_series
+from movie_genres.tmdb.failures import TmdbIncomplete
+from movie_genres.tmdb.http import TmdbAuthRefused
+from movie_genres.tmdb.plan import PlanTooSmall
 from tests.conftest import fast_http
 from tests.fake_tmdb import TRANSIENT_FAULTS
 
@@ -74,15 +78,48 @@ def test_the_asked_number_of_distinct_movies_is_honoured_exactly(fake_tmdb):
     assert report.dropped["duplicate"] == len(raw) - 70 and len(movies) + sum(report.dropped.values()) == len(raw)
 
 
-def test_a_plan_too_small_for_the_asked_number_is_a_clear_error(fake_tmdb):
-    with pytest.raises(
-        TmdbError, match=r"hold 40 distinct movies, fewer than fetch_list.tmdb.n_movies = 1000: raise popular_pages"
-    ):
-        collect_movies(
-            _client(fake_tmdb),
-            _params(fake_tmdb, popular_pages=2, discover_pages_per_genre=0, n_movies=1000),
-            progress=False,
-        )
+def _advice(message: str) -> dict[str, int]:
+    return {name: int(value) for name, value in re.findall(r"^  (\w+)=(\d+)", message, re.MULTILINE)}
+
+
+def test_a_plan_too_small_is_found_from_the_first_pages_and_the_advice_works(fake_tmdb):
+    """The plan holds at most 40 popular + the first discover page of each genre; the advice's every knob suffices."""
+    params = _params(fake_tmdb, popular_pages=2, discover_pages_per_genre=1)
+    n_movies = 400
+    with pytest.raises(PlanTooSmall) as err:
+        collect_movies(_client(fake_tmdb), params.model_copy(update={"n_movies": n_movies}), progress=False)
+    message = str(err.value)
+    assert re.match(
+        r"fetch_list.tmdb.n_movies = 400 cannot be reached: the planned pages hold at most \d+ movies ", message
+    )
+    assert "Only each list's first page was fetched" in message
+    assert {entry.params.get("page") for entry in fake_tmdb.log if "page" in entry.params} == {"1"}
+    advice = _advice(message)
+    assert set(advice) == {"popular_pages", "discover_pages_per_genre", "discover_years_per_genre"}
+    for name, value in advice.items():
+        raw = collect_movies(
+            _client(fake_tmdb), params.model_copy(update={"n_movies": n_movies, name: value}), progress=False
+        ).movies
+        assert raw["movie_id"].nunique() == n_movies, (name, value)
+
+
+def test_with_discover_off_the_advice_names_the_popular_lists_end(fake_tmdb):
+    """movie/popular has 241 pages on the fake: more than that cannot come from popular_pages."""
+    params = _params(fake_tmdb, popular_pages=2, discover_pages_per_genre=0, n_movies=6000)
+    with pytest.raises(PlanTooSmall) as err:
+        collect_movies(_client(fake_tmdb), params, progress=False)
+    message = str(err.value)
+    assert "(movie/popular: 40 in its first 2 pages; no discover lists, as discover_pages_per_genre is 0)" in message
+    assert "(popular_pages cannot do it alone: movie/popular serves 241 pages, 4,803 movies;" in message
+    assert _advice(message) == {"discover_pages_per_genre": 19}  # (7,200 - 40) / (19 lists x 20 a page) = 18.8
+    assert fake_tmdb.requests.count("/3/movie/popular") == 1
+
+
+def test_duplicates_that_leave_the_plan_short_are_counted_after_the_fetch(fake_tmdb):
+    """Every discover movie is also among movie/popular's 241 pages: 4,803 distinct movies, whatever the plan holds."""
+    params = _params(fake_tmdb, popular_pages=241, discover_pages_per_genre=1, n_movies=4804)
+    with pytest.raises(PlanTooSmall, match=r"^the planned pages hold 4,803 distinct movies, fewer than .* = 4804: of"):
+        collect_movies(_client(fake_tmdb), params, progress=False)
 
 
 def test_no_page_past_a_lists_end_or_past_500_is_requested(fake_tmdb):
@@ -110,7 +147,7 @@ def test_details_fill_the_extra_columns(fake_tmdb, tmdb_details):
     params = _params(fake_tmdb, popular_pages=1, discover_pages_per_genre=0, details=True)
     collection = collect_movies(_client(fake_tmdb), params, progress=False)
     movies = collection.movies.set_index("movie_id")
-    assert collection.details_failed == [gone]
+    assert collection.details_missing == [gone]
     assert movies.loc[gone, "keywords"] == [] and math.isnan(movies.loc[gone, "runtime"])
     for movie_id in fake_tmdb.expected_popular_ids(20):
         if movie_id == gone:
@@ -124,9 +161,56 @@ def test_details_fill_the_extra_columns(fake_tmdb, tmdb_details):
 
 
 def test_a_wrong_key_stops_the_run_with_tmdbs_message_and_without_the_key(fake_tmdb):
-    with pytest.raises(TmdbError, match="HTTP 401 Invalid API key") as err:
+    with pytest.raises(TmdbError, match="TMDB_API_KEY .*HTTP 401 Invalid API key") as err:
         collect_movies(_client(fake_tmdb, key="wrong-key-987654"), _params(fake_tmdb), progress=False)
-    assert "wrong-key-987654" not in str(err.value)
+    assert "wrong-key-987654" not in str(err.value) and fake_tmdb.requests == ["/3/genre/movie/list"]
+
+
+def test_a_key_refused_during_the_details_stops_them_at_once(fake_tmdb, tmp_path):
+    """The list is in the cache and the key has been revoked since: the first detail request is refused; all stop."""
+    params = _params(fake_tmdb, popular_pages=2, discover_pages_per_genre=0)
+    collect_movies(_client(fake_tmdb, cache_dir=tmp_path), params, progress=False)
+    fake_tmdb.log.clear()
+    fake_tmdb.api_key = "the-new-key"
+    with pytest.raises(TmdbAuthRefused, match=r"^TMDB refused the credentials in TMDB_API_KEY \(HTTP 401"):
+        collect_movies(
+            _client(fake_tmdb, cache_dir=tmp_path), params.model_copy(update={"details": True}), progress=False
+        )
+    assert 1 <= len(fake_tmdb.log) <= 4  # the refused request, and at most one in flight per other worker
+    assert all(entry.path.startswith("/3/movie/") for entry in fake_tmdb.log)
+
+
+@pytest.mark.parametrize("what", ["list pages", "movie details"])
+def test_a_request_failing_for_good_fails_the_run_after_the_others_and_a_rerun_asks_only_for_it(
+    what, fake_tmdb, tmp_path
+):
+    params = _params(fake_tmdb, popular_pages=3, discover_pages_per_genre=1, details=True)
+    clean = collect_movies(_client(fake_tmdb), params, progress=False).movies
+    complete_run = {entry.target for entry in fake_tmdb.log}
+    fake_tmdb.log.clear()
+    movie_id = fake_tmdb.expected_popular_ids(30)[-1]
+    if what == "list pages":
+        failing, label = ("/3/movie/popular", {"page": "2"}), "/movie/popular page 2"
+    else:
+        failing, label = (f"/3/movie/{movie_id}", {}), f"movie {movie_id}"
+    fake_tmdb.inject("503", failing[0], times=3, query=failing[1])
+    with pytest.raises(TmdbIncomplete) as err:
+        collect_movies(_client(fake_tmdb, cache_dir=tmp_path, max_retries=2), params, progress=False)
+    message = str(err.value)
+    assert re.match(rf"1 of \d+ {what} still failed after 3 tries each \(", message)
+    assert f"\n  {label}: HTTP 503\n" in message
+    assert f"saved in {tmp_path}/: run `dvc repro` again" in message and len(message.splitlines()) == 3
+    answered = {entry.target for entry in fake_tmdb.log if entry.fault is None}
+    (failed,) = {entry.target for entry in fake_tmdb.log if entry.fault is not None}
+    details = {target for target in complete_run if re.match(r"/3/movie/\d", target)}
+    assert (complete_run - details if what == "list pages" else complete_run) <= answered | {failed}
+    fake_tmdb.log.clear()
+    again = collect_movies(_client(fake_tmdb, cache_dir=tmp_path), params, progress=False).movies
+    asked_again = [entry.target for entry in fake_tmdb.log]
+    assert failed in asked_again and not answered & set(asked_again)
+    if what == "movie details":
+        assert asked_again == [failed]
+    assert again.equals(clean)
 
 
 def test_the_plan_is_popular_then_each_genre_from_its_own_year_back(fake_tmdb):

@@ -2,11 +2,12 @@
 
 import json
 import threading
+import time
 
 import pytest
 
-from movie_genres.tmdb.auth import TOKEN_VARIABLE, Credentials
-from movie_genres.tmdb.http import TmdbRequestFailed
+from movie_genres.tmdb.auth import API_KEY_VARIABLE, TOKEN_VARIABLE, Credentials
+from movie_genres.tmdb.http import RetryPolicy, TmdbAuthRefused, TmdbRequestFailed, TmdbUnavailable, TmdbUnreachable
 from movie_genres.tmdb.posters import check_downloaded_image
 from movie_genres.tmdb.rate_limit import RateLimiter
 from tests.conftest import ROOT, TEST_KEY, fast_http
@@ -61,16 +62,58 @@ def test_a_refusal_fails_at_once_with_tmdbs_message(fake_tmdb):
 def test_retries_are_bounded_and_the_last_problem_is_named(fake_tmdb):
     http = fast_http(fake_tmdb, max_retries=2)
     fake_tmdb.inject("503", "/3/genre", times=5)
-    with pytest.raises(TmdbRequestFailed, match=r"/genre/movie/list failed 3 times, the last with HTTP 503"):
+    with pytest.raises(TmdbUnavailable, match=r"/genre/movie/list failed 3 times, the last with HTTP 503") as err:
         http.get_json("/genre/movie/list")
-    assert fake_tmdb.requests == ["/3/genre/movie/list"] * 3
+    assert fake_tmdb.requests == ["/3/genre/movie/list"] * 3 and err.value.reason == "HTTP 503"
 
 
-def test_a_wrong_key_is_refused_without_showing_it(fake_tmdb):
-    http = fast_http(fake_tmdb, key="wrong-key-987654")
-    with pytest.raises(TmdbRequestFailed, match="HTTP 401 Invalid API key") as err:
+@pytest.mark.parametrize("variable", [API_KEY_VARIABLE, TOKEN_VARIABLE])
+def test_a_wrong_key_is_refused_at_once_naming_its_variable_not_its_value(fake_tmdb, variable):
+    http = fast_http(fake_tmdb)
+    http.credentials = Credentials(variable, "wrong-key-987654")
+    with pytest.raises(
+        TmdbAuthRefused, match=rf"TMDB refused the credentials in {variable} \(HTTP 401 Invalid API key"
+    ) as err:
         http.get_json("/configuration")
-    assert "wrong-key-987654" not in str(err.value)
+    assert "wrong-key-987654" not in str(err.value) and "settings/api" in str(err.value)
+    assert http.sent == 1 and http.retries == {}
+
+
+@pytest.mark.parametrize("status", ["401", "403"])
+def test_a_refusal_of_the_credentials_stops_every_worker(fake_tmdb, status):
+    """Once one request is refused, no worker sends another: at most the ones already in flight."""
+    http = fast_http(fake_tmdb)
+    fake_tmdb.inject(status, "/3/movie/popular")
+    refused = []
+
+    def work(worker: int) -> None:
+        for page in range(1 + worker * 10, 11 + worker * 10):
+            try:
+                http.get_json("/movie/popular", {"page": page})
+            except TmdbAuthRefused as err:
+                refused.append(str(err))
+                return
+
+    threads = [threading.Thread(target=work, args=(worker,)) for worker in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    first = next(i for i, entry in enumerate(fake_tmdb.log) if entry.fault == status)
+    assert len(refused) == 4 and all(f"HTTP {status}" in message for message in refused)
+    assert len(fake_tmdb.log) - first <= 4  # the refused request and at most one in flight per other worker
+    with pytest.raises(TmdbAuthRefused):
+        http.get_json("/movie/popular", {"page": 99})
+    assert len(fake_tmdb.log) - first <= 4
+
+
+def test_a_refusal_on_the_image_server_is_the_files_not_the_keys(fake_tmdb):
+    http = fast_http(fake_tmdb)
+    fake_tmdb.inject("403", "/t/p/")
+    with pytest.raises(TmdbRequestFailed, match="HTTP 403") as err:
+        http.get_bytes(f"{fake_tmdb.url}/t/p/w185/19995.jpg", check_downloaded_image)
+    assert not isinstance(err.value, TmdbAuthRefused) and err.value.status == 403
+    assert http.get_bytes(f"{fake_tmdb.url}/t/p/w185/19995.jpg", check_downloaded_image) == POSTER.read_bytes()
 
 
 def test_a_v4_token_is_sent_as_a_bearer_header(fake_tmdb):
@@ -102,11 +145,35 @@ def test_an_unreadable_cache_entry_is_fetched_again(fake_tmdb, tmp_path):
     assert json.loads(entry.read_bytes()) == answer and len(fake_tmdb.log) == 2
 
 
-def test_an_unreachable_server_is_a_clear_error(fake_tmdb):
-    http = fast_http(fake_tmdb, max_retries=1)
-    http.api_base_url = "http://127.0.0.1:9/3"
-    with pytest.raises(TmdbRequestFailed, match="/genre/movie/list failed 2 times, the last with ConnectionError"):
+def test_a_host_refusing_connections_stops_the_run_within_seconds_naming_it(fake_tmdb, closed_port):
+    http = fast_http(fake_tmdb)
+    http.retry = RetryPolicy()  # the default policy: 6 retries from 0.5 s
+    http.api_base_url = f"http://127.0.0.1:{closed_port}/3"
+    start = time.monotonic()
+    with pytest.raises(
+        TmdbUnreachable, match=rf"cannot connect to 127.0.0.1:{closed_port} \(connection refused; 3 tries\)"
+    ):
         http.get_json("/genre/movie/list")
+    assert time.monotonic() - start < 3 and http.sent == 3
+    with pytest.raises(TmdbUnreachable):  # the run has stopped: nothing more is sent
+        http.get_bytes(f"{fake_tmdb.url}/t/p/w185/19995.jpg", check_downloaded_image)
+    assert http.sent == 3 and fake_tmdb.log == []
+
+
+def test_a_name_that_does_not_resolve_is_named(fake_tmdb):
+    http = fast_http(fake_tmdb)
+    http.api_base_url = "http://nonexistent.invalid/3"
+    with pytest.raises(TmdbUnreachable, match=r"cannot connect to nonexistent.invalid \(.+; 3 tries\)") as err:
+        http.get_json("/genre/movie/list")
+    assert TEST_KEY not in str(err.value)
+
+
+def test_a_dropped_connection_is_retried_like_any_transient_fault(fake_tmdb):
+    """Unlike a refused connection, one that is made and then dropped gets every retry."""
+    http = fast_http(fake_tmdb, max_retries=4)
+    fake_tmdb.inject("drop", "/3/genre", times=4)
+    assert "genres" in http.get_json("/genre/movie/list")
+    assert http.retries == {"ConnectionError": 4}
 
 
 def test_an_answer_without_the_required_keys_is_retried_and_never_cached(fake_tmdb, tmp_path):

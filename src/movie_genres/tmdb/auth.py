@@ -21,6 +21,7 @@ API_KEY_VARIABLE = "TMDB_API_KEY"
 TOKEN_VARIABLE = "TMDB_READ_ACCESS_TOKEN"
 DOTENV = Path(".env")
 MASK = "***"
+SETTINGS_URL = "https://www.themoviedb.org/settings/api"
 
 
 class CredentialsError(UserError, RuntimeError):
@@ -40,6 +41,23 @@ class Credentials:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.secret}"} if self.variable == TOKEN_VARIABLE else {}
 
+    def refused_message(self, answer: str) -> str:
+        """What to tell the user when TMDB refuses these credentials (`answer`: TMDB's status and message)."""
+        if self.variable == API_KEY_VARIABLE:
+            kind = "v3 API key"
+            other = (
+                f"A v4 read access token (the long `eyJ...` string) goes in {TOKEN_VARIABLE}, "
+                f"with {API_KEY_VARIABLE} unset."
+            )
+        else:
+            kind = "v4 read access token"
+            other = f"A v3 API key (32 hex characters) goes in {API_KEY_VARIABLE} instead."
+        return (
+            f"TMDB refused the credentials in {self.variable} ({answer}), so the run stopped at the first refusal. "
+            f"Put your {kind} from {SETTINGS_URL} in {self.variable} (exported, or in {DOTENV}), then run again. "
+            f"{other}"
+        )
+
 
 def credentials_from_env(env: Mapping[str, str] | None = None, dotenv: Path = DOTENV) -> Credentials:
     """The v3 key if one is set, else the v4 token; the environment wins over `.env`."""
@@ -52,7 +70,7 @@ def credentials_from_env(env: Mapping[str, str] | None = None, dotenv: Path = DO
                 return Credentials(variable, secret)
     raise CredentialsError(
         f"neither {API_KEY_VARIABLE} (a v3 API key) nor {TOKEN_VARIABLE} (a v4 read access token) is set: "
-        f"the `tmdb` source needs one (https://www.themoviedb.org/settings/api). Export it, or put "
+        f"the `tmdb` source needs one ({SETTINGS_URL}). Export it, or put "
         f"`{API_KEY_VARIABLE}=...` in {dotenv} (git-ignored), or set fetch_list.source: bundled."
     )
 

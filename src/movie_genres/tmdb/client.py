@@ -4,14 +4,15 @@ The list is collected the tutorial's way (popular pages, then discover pages per
 year), concurrently under one rate limit, with every answer cached on disk (movie_genres.tmdb.http), so an
 interrupted run resumes where it stopped. Answers are consumed in request order whatever order they
 arrive in, so de-duplication keeps each movie's first sighting and a run's result never depends on
-timing.
+timing. A request that fails after its retries does not stop the others: the run fetches all it
+can, then fails with one summary (movie_genres.tmdb.failures), and the next run resumes from the cache.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,39 +24,46 @@ from tqdm import tqdm
 from movie_genres.data.dataset import DETAIL_COLUMNS, MOVIE_COLUMNS
 from movie_genres.params import FetchListParams, TmdbHttpParams, TmdbListParams, load_section
 from movie_genres.tmdb.auth import credentials_from_env
-from movie_genres.tmdb.http import RetryPolicy, TmdbError, TmdbHttp, TmdbRequestFailed
+from movie_genres.tmdb.failures import Failed, incomplete, or_failed
+from movie_genres.tmdb.http import RetryPolicy, TmdbError, TmdbHttp, TmdbNotFound
 from movie_genres.tmdb.parallel import ordered_map
+from movie_genres.tmdb.plan import (
+    PAGE_LIMIT,
+    UNKNOWN_SIZE,
+    Capacity,
+    ListSize,
+    PageSeries,
+    check_capacity,
+    check_distinct,
+    plan_series,
+)
 from movie_genres.tmdb.rate_limit import RateLimiter
 from movie_genres.tmdb.request_cache import RequestCache
 
 log = logging.getLogger(__name__)
 
-# TMDB refuses any page past 500 of a list, whatever its total_pages says.
-PAGE_LIMIT = 500
-
-
-@dataclass(frozen=True)
-class PageSeries:
-    """One paginated list: an endpoint and its query; `pages` is how many of its pages the plan wants."""
-
-    endpoint: str
-    query: tuple[tuple[str, Any], ...]
-    pages: int
+__all__ = ["PAGE_LIMIT", "Collection", "Page", "PageSeries", "TmdbClient", "collect_movies", "plan_series"]
 
 
 @dataclass(frozen=True)
 class Page:
     results: list[dict]
     total_pages: int
+    total_results: int | None = None
+
+    @property
+    def size(self) -> ListSize:
+        return ListSize(self.total_pages, self.total_results)
 
 
 @dataclass
 class Collection:
-    """A collected list: raw movie rows in request order (duplicates included), genre names, problems."""
+    """A collected list: raw movie rows in request order (duplicates included), genre names, and the
+    movies TMDB has no details for (HTTP 404)."""
 
     movies: pd.DataFrame
     genre_names: dict[int, str]
-    details_failed: list[int] = field(default_factory=list)
+    details_missing: list[int] = field(default_factory=list)
 
 
 class TmdbClient:
@@ -81,10 +89,14 @@ class TmdbClient:
             raise ValueError(f"page {page} is outside TMDB's 1..{PAGE_LIMIT}")
         query = {**dict(series.query), "language": self.language, "page": page}
         answer = self.http.get_json(series.endpoint, query, require=("results", "total_pages"))
-        results, total_pages = answer.get("results"), answer.get("total_pages")
+        results, total_pages, total_results = (
+            answer.get("results"),
+            answer.get("total_pages"),
+            answer.get("total_results"),
+        )
         if not isinstance(results, list) or not isinstance(total_pages, int):
             raise TmdbError(f"TMDB answered {series.endpoint} page {page} without `results` and `total_pages`")
-        return Page(results, total_pages)
+        return Page(results, total_pages, total_results if isinstance(total_results, int) else None)
 
     def details(self, movie_id: int) -> dict:
         """A movie's details with its keywords (one request: append_to_response)."""
@@ -128,75 +140,96 @@ def tmdb_from_params(raw_params: dict[str, Any]) -> TmdbClient:
     return open_tmdb(list_params, load_section(raw_params, "tmdb_http", TmdbHttpParams))
 
 
-def plan_series(params: TmdbListParams, genre_ids: list[int]) -> list[PageSeries]:
-    """The tutorial's plan: popular pages, then discover pages for genre i from year (first year - i) back."""
-    series = [PageSeries("/movie/popular", (), params.popular_pages)]
-    if params.discover_pages_per_genre == 0:
-        return series
-    for offset, genre_id in enumerate(genre_ids):
-        for years_back in range(params.discover_years_per_genre):
-            query = (
-                ("with_genres", genre_id),
-                ("primary_release_year", params.discover_first_year - offset - years_back),
-                ("sort_by", "popularity.desc"),
-            )
-            series.append(PageSeries("/discover/movie", query, params.discover_pages_per_genre))
-    return series
-
-
 def collect_movies(client: TmdbClient, params: TmdbListParams, progress: bool = True) -> Collection:
     """Collect the planned pages (and, if asked, each movie's details).
 
     With `n_movies` set, pages are taken in plan order until exactly that many distinct movies are
-    in; the rows after the last one's first sighting are left out.
+    in; the rows after the last one's first sighting are left out. A plan too small for n_movies
+    raises PlanTooSmall as soon as the lists' first pages tell; requests that fail after their
+    retries raise TmdbIncomplete once every other page is in.
     """
     genre_names = client.genre_names()
     series = plan_series(params, sorted(genre_names))
-    results = list(_results_in_order(client, series, params.n_movies, progress))
+    results = _list_results(client, params, series, len(genre_names), progress)
     movies = movies_from_results(results)
     distinct = movies["movie_id"].nunique()
-    if params.n_movies is not None and distinct < params.n_movies:
-        raise TmdbError(
-            f"the planned pages hold {distinct} distinct movies, fewer than fetch_list.tmdb.n_movies = "
-            f"{params.n_movies}: raise popular_pages, discover_pages_per_genre or discover_years_per_genre"
-        )
     log.info("collected %d movie rows (%d distinct) from TMDB; %s", len(movies), distinct, client.http.summary())
-    failed: list[int] = []
+    missing: list[int] = []
     if params.details:
-        movies, failed = add_details(client, movies, progress)
-    return Collection(movies, genre_names, failed)
+        movies, missing = add_details(client, movies, progress)
+    return Collection(movies, genre_names, missing)
 
 
-def _results_in_order(
-    client: TmdbClient, series: list[PageSeries], n_movies: int | None, progress: bool
-) -> Iterator[dict]:
+def _list_results(
+    client: TmdbClient, params: TmdbListParams, series: list[PageSeries], n_genres: int, progress: bool
+) -> list[dict]:
     with tqdm(total=len(series), desc="list pages", unit="page", disable=not progress) as bar:
-        # Each list's first page says how many pages it has: nothing past that (or page 500) is asked for.
-        first_pages = {}
-        with closing(ordered_map(lambda s: client.page(s, 1), series, client.workers, client.window)) as answers:
-            for s, page in zip(series, answers):
-                first_pages[s] = page
-                bar.update()
-        requests = [
-            (s, number) for s in series for number in range(1, min(s.pages, first_pages[s].total_pages, PAGE_LIMIT) + 1)
-        ]
+        first = _first_pages(client, series, bar)
+        capacity = Capacity.of([page.size if isinstance(page, Page) else UNKNOWN_SIZE for page in first.values()])
+        check_capacity(params, capacity, n_genres)
+        requests = [(s, number) for s, page in first.items() for number in range(1, _pages_to_ask(s, page) + 1)]
         bar.total = len(series) + sum(number > 1 for _, number in requests)
         bar.refresh()
+        results, failures, distinct = _take_results(client, requests, first, params.n_movies, bar)
+    if failures:
+        raise incomplete("list pages", len(requests), failures, client.http)
+    check_distinct(params, capacity, n_genres, distinct)
+    return results
 
-        def fetch(request: tuple[PageSeries, int]) -> Page:
-            s, number = request
-            return first_pages[s] if number == 1 else client.page(s, number)
 
-        seen: set[int] = set()
-        with closing(ordered_map(fetch, requests, client.workers, client.window)) as answers:
-            for (_, number), page in zip(requests, answers):
-                bar.update(number > 1)
-                for result in page.results:
-                    yield result
-                    if isinstance(result, dict) and isinstance(result.get("id"), int):
-                        seen.add(result["id"])
-                    if n_movies is not None and len(seen) >= n_movies:
-                        return
+def _first_pages(client: TmdbClient, series: list[PageSeries], bar: tqdm) -> dict[PageSeries, Page | Failed]:
+    """Each list's first page: it says how many pages the list has, so nothing past its end is asked for."""
+
+    def first_page(s: PageSeries) -> Page:
+        return client.page(s, 1)
+
+    first: dict[PageSeries, Page | Failed] = {}
+    first_page_or_failed = or_failed(first_page, lambda s: s.label(1))
+    with closing(ordered_map(first_page_or_failed, series, client.workers, client.window)) as answers:
+        for s, page in zip(series, answers):
+            first[s] = page
+            bar.update()
+    return first
+
+
+def _pages_to_ask(series: PageSeries, first: Page | Failed) -> int:
+    """How many of a list's pages to take: only the first when that failed (the length is known on a rerun)."""
+    return first.size.pages(series.pages) if isinstance(first, Page) else 1
+
+
+def _take_results(
+    client: TmdbClient,
+    requests: Sequence[tuple[PageSeries, int]],
+    first: dict[PageSeries, Page | Failed],
+    n_movies: int | None,
+    bar: tqdm,
+) -> tuple[list[dict], list[Failed], int]:
+    """The results in request order up to the n_movies-th distinct movie; the failed pages; the distinct count.
+
+    A failed page counts as empty, so every page a complete run would take is fetched (and cached).
+    """
+
+    def fetch(request: tuple[PageSeries, int]) -> Page | Failed:
+        s, number = request
+        return first[s] if number == 1 else client.page(s, number)
+
+    results: list[dict] = []
+    failures: list[Failed] = []
+    seen: set[int] = set()
+    fetch_or_failed = or_failed(fetch, lambda request: request[0].label(request[1]))
+    with closing(ordered_map(fetch_or_failed, requests, client.workers, client.window)) as answers:
+        for (_, number), page in zip(requests, answers):
+            bar.update(number > 1)
+            if isinstance(page, Failed):
+                failures.append(page)
+                continue
+            for result in page.results:
+                results.append(result)
+                if isinstance(result, dict) and isinstance(result.get("id"), int):
+                    seen.add(result["id"])
+                if n_movies is not None and len(seen) >= n_movies:
+                    return results, failures, len(seen)
+    return results, failures, len(seen)
 
 
 def movies_from_results(results: list[dict]) -> pd.DataFrame:
@@ -237,23 +270,34 @@ def detail_fields(answer: dict) -> dict[str, Any]:
 
 
 def add_details(client: TmdbClient, movies: pd.DataFrame, progress: bool = True) -> tuple[pd.DataFrame, list[int]]:
-    """`movies` with the detail columns; a movie whose details fail (gone from TMDB) gets empty ones."""
+    """`movies` with the detail columns, and the movies TMDB has no details for (HTTP 404: empty ones).
+
+    Details that fail after their retries raise TmdbIncomplete once all the others are in.
+    """
     ids = list(dict.fromkeys(int(i) for i in movies["movie_id"]))
 
     def fetch(movie_id: int) -> dict[str, Any] | None:
         try:
             return detail_fields(client.details(movie_id))
-        except TmdbRequestFailed as err:
-            log.warning("no details for movie %d: %s", movie_id, err)
+        except TmdbNotFound:
+            log.info("TMDB has no details for movie %d (HTTP 404)", movie_id)
             return None
 
     empty = detail_fields({})
-    fields, failed = {}, []
-    with closing(ordered_map(fetch, ids, client.workers, client.window)) as answers:
+    fields: dict[int, dict[str, Any]] = {}
+    missing: list[int] = []
+    failures: list[Failed] = []
+    fetch_or_failed = or_failed(fetch, lambda movie_id: f"movie {movie_id}")
+    with closing(ordered_map(fetch_or_failed, ids, client.workers, client.window)) as answers:
         bar = tqdm(zip(ids, answers), total=len(ids), desc="movie details", unit="movie", disable=not progress)
         for movie_id, answer in bar:
+            if isinstance(answer, Failed):
+                failures.append(answer)
+                continue
             if answer is None:
-                failed.append(movie_id)
+                missing.append(movie_id)
             fields[movie_id] = answer or empty
+    if failures:
+        raise incomplete("movie details", len(ids), failures, client.http)
     columns = {name: [fields[int(i)][name] for i in movies["movie_id"]] for name in DETAIL_COLUMNS}
-    return movies.assign(**columns), failed
+    return movies.assign(**columns), missing

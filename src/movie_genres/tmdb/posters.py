@@ -9,8 +9,11 @@ from tqdm import tqdm
 
 from movie_genres.data.posters import PosterSource, PosterUnavailable, check_image
 from movie_genres.tmdb.client import TmdbClient
-from movie_genres.tmdb.http import BadAnswer, TmdbError
+from movie_genres.tmdb.failures import Failed, incomplete, or_failed
+from movie_genres.tmdb.http import BadAnswer, TmdbNotFound, TmdbRefused
 from movie_genres.tmdb.parallel import ordered_map
+
+NOT_ON_TMDB = "not on TMDB (HTTP 404)"
 
 
 def tmdb_source(client: TmdbClient, poster_url_base: str, movies: pd.DataFrame, progress: bool = True) -> PosterSource:
@@ -20,31 +23,57 @@ def tmdb_source(client: TmdbClient, poster_url_base: str, movies: pd.DataFrame, 
     content type, a decodable image) and retried, and kept in the client's on-disk cache: the source
     returned then answers from the cache, so the archive is written in the table's order however the
     downloads finished, and a rerun after a crash downloads only what is missing.
+
+    What TMDB says for good (a 404, another refusal) becomes the movie's reason for having no poster.
+    Downloads that fail after their retries raise TmdbIncomplete once all the others are in: they
+    are never recorded as a movie without poster.
     """
     http = client.http
     if http.cache is None:
         raise ValueError("tmdb_source needs a client with an on-disk cache")
 
     def download(poster_ref: str) -> str:
+        """'' once the poster is in the cache, else why TMDB has none."""
         try:
             http.get_bytes(poster_url_base + poster_ref, check_downloaded_image)
-        except TmdbError as err:
-            return f"download failed: {err}"
+        except TmdbNotFound:
+            return NOT_ON_TMDB
+        except TmdbRefused as err:
+            return f"refused by TMDB ({err.reason})"
         return ""
 
-    refs = list(dict.fromkeys(ref for ref in movies["poster_ref"] if isinstance(ref, str) and ref))
-    with closing(ordered_map(download, refs, client.workers, client.window)) as outcomes:
+    owners = _first_movie_of_each_poster(movies)
+    refs = list(owners)
+    download_or_failed = or_failed(download, lambda ref: f"movie {owners[ref]}")
+    refused: dict[str, str] = {}
+    failures: list[Failed] = []
+    with closing(ordered_map(download_or_failed, refs, client.workers, client.window)) as outcomes:
         bar = tqdm(outcomes, total=len(refs), desc="poster downloads", unit="poster", disable=not progress)
-        failures = {ref: reason for ref, reason in zip(refs, bar) if reason}
+        for ref, outcome in zip(refs, bar):
+            if isinstance(outcome, Failed):
+                failures.append(outcome)
+            elif outcome:
+                refused[ref] = outcome
+    if failures:
+        raise incomplete("poster downloads", len(refs), failures, http)
 
     def read(movie_id: int, poster_ref: str | None) -> bytes:
         if not poster_ref:
             raise PosterUnavailable("no poster")
-        if poster_ref in failures:
-            raise PosterUnavailable(failures[poster_ref])
+        if poster_ref in refused:
+            raise PosterUnavailable(refused[poster_ref])
         return http.get_bytes(poster_url_base + poster_ref, check_downloaded_image)
 
     return read
+
+
+def _first_movie_of_each_poster(movies: pd.DataFrame) -> dict[str, int]:
+    """Each distinct poster reference, in table order, with the first movie that has it."""
+    owners: dict[str, int] = {}
+    for movie_id, ref in zip(movies["movie_id"], movies["poster_ref"]):
+        if isinstance(ref, str) and ref:
+            owners.setdefault(ref, int(movie_id))
+    return owners
 
 
 def check_downloaded_image(body: bytes, content_type: str | None) -> None:
