@@ -4,9 +4,6 @@
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
-# Keras runs on TensorFlow; quieter logs, and no GPU probing on machines without one.
-export KERAS_BACKEND := tensorflow
-export TF_CPP_MIN_LOG_LEVEL := 2
 
 .PHONY: setup repro test lint bench clean-venv
 

@@ -13,6 +13,9 @@ import collections
 from pathlib import Path
 from typing import Any
 
+import movie_genres.tf_runtime  # noqa: F401  (before keras: quiet, machine-independent TensorFlow)
+
+# isort: split
 import keras
 import numpy as np
 from kimm.models import EfficientNetLiteB0

@@ -6,6 +6,9 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+import movie_genres.tf_runtime  # noqa: F401  (before keras: quiet, machine-independent TensorFlow)
+
+# isort: split
 import keras
 import numpy as np
 import pandas as pd

@@ -119,6 +119,9 @@ class SentenceEncoder:
     """all-MiniLM-L6-v2 as sentence-transformers runs it: `encode(texts)` -> (n, 384) unit vectors."""
 
     def __init__(self, model_dir: Path, batch_size: int = 32):
+        import movie_genres.tf_runtime  # noqa: F401  (quiet, machine-independent TensorFlow)
+
+        # isort: split
         import keras_hub  # here, not at the top: importing TensorFlow takes seconds
 
         if importlib.util.find_spec("safetensors") is None:

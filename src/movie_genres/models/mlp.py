@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+import movie_genres.tf_runtime  # noqa: F401  (before keras: quiet, machine-independent TensorFlow)
 
+# isort: split
 import keras
 import numpy as np
 import tensorflow as tf
@@ -23,12 +23,20 @@ log = logging.getLogger(__name__)
 
 
 def make_deterministic(seed: int) -> None:
-    """Seed Python, NumPy and TensorFlow, and ask TensorFlow for deterministic kernels.
+    """Seed Python, NumPy and TensorFlow, ask for deterministic kernels, and run each op on one thread.
 
-    With this, the same params give byte-identical weights and metrics on the same machine.
+    How a kernel splits a sum over threads depends on their number, which depends on the machine;
+    with one thread (and tf_runtime's oneDNN settings) the same params give the same weights on any
+    machine. Call it before TensorFlow runs its first op: after that the thread count is fixed, and
+    results are only reproducible among runs that started the same way (a warning says so).
     """
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+    except RuntimeError:
+        threads = tf.config.threading.get_intra_op_parallelism_threads()
+        log.warning("TensorFlow already runs ops on %s threads: training is reproducible on this machine only", threads)
 
 
 def build_mlp(train_x: np.ndarray, n_genres: int, params: MlpParams) -> keras.Model:

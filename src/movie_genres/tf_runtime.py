@@ -1,0 +1,78 @@
+"""TensorFlow for this project: loaded quietly, with the settings that make its numbers the same on any machine.
+
+Import this module before `keras` or `tensorflow` (the modules that use them do). What it sets, and
+why (measured on this project's data; docs/reproducibility.md has the tables):
+
+- `ONEDNN_MAX_CPU_ISA=AVX2`: oneDNN, TensorFlow's CPU kernel library, picks its kernels by the
+  processor's instruction set, and AVX-512 kernels add floats in another order than AVX2 ones: the
+  MiniLM embeddings and the MLPs' weights came out different on an AVX-512 machine and an AVX2
+  one. Every x86-64 processor of the last decade has AVX2, so capping there gives every machine the
+  same kernels. (Set the variable yourself to trade that for speed.)
+- `TF_ENABLE_ONEDNN_OPTS=1`: oneDNN's kernels (the default on x86); the poster CNN runs ~3x slower
+  without them, and turning them off changes every output.
+- `TF_CPP_MIN_LOG_LEVEL=3` and a filter on what TensorFlow's C++ side prints while it loads: the
+  start-up lines (CUDA probing on a machine without a GPU, oneDNN and CPU-feature notices) are
+  noise on a CPU machine; anything else it prints then is passed through.
+
+Training also fixes TensorFlow's intra-op threads to one (`models.mlp.make_deterministic`): how a
+kernel splits a sum over threads depends on their number, which depends on the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+SETTINGS = {
+    "KERAS_BACKEND": "tensorflow",
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "TF_ENABLE_ONEDNN_OPTS": "1",
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+}
+
+# What TensorFlow prints while it loads on a CPU machine, none of it actionable.
+START_UP_NOISE = re.compile(
+    r"All log messages before absl::InitializeLog"
+    r"|oneDNN custom operations are on"
+    r"|cudart_stub|Could not find cuda drivers|cuInit|cuda_platform|cuda_executor|CUDA"
+    r"|This TensorFlow binary is optimized|To enable the following instructions"
+    r"|rebuild TensorFlow with the appropriate compiler flags"
+    r"|Unable to register cu(DNN|FFT|BLAS) factory|computation placer already registered"
+    r"|TF-TRT Warning"
+)
+
+
+@contextmanager
+def _native_stderr_filtered() -> Iterator[None]:
+    """Capture what C++ code writes to file descriptor 2, then pass on the lines that are not noise."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode(errors="replace").splitlines():
+                if line.strip() and not START_UP_NOISE.search(line):
+                    print(line, file=sys.stderr)
+
+
+def _load() -> None:
+    for name, value in SETTINGS.items():
+        os.environ.setdefault(name, value)
+    with _native_stderr_filtered():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # CUDA is probed here, inside the filter
+        import keras  # noqa: F401  (keras' own start-up, also inside the filter)
+
+
+_load()
