@@ -3,13 +3,14 @@
 The page is the project's template (.dvc/plots/page.html, vega inline); the charts are dvc.yaml's
 top-level `plots`. The browser tests run DVC on a copy of the committed plot data and open the page
 in headless Chromium (Debian's `chromium`; `.ci/run` installs it), with every host name unresolvable,
-and check through the DevTools protocol that every chart is drawn, nothing is logged as an error and
-no request leaves the page's own folder.
+and check through the DevTools protocol that every chart is drawn, no console error or warning is
+logged and no request leaves the page's own folder.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import importlib.util
 import json
 import re
@@ -68,10 +69,12 @@ def test_page_template_is_built_from_the_vendored_files_dvc_asks_for():
     # The versions DVC's renderer would load from the CDN are the ones vendored.
     wanted = dict(re.findall(r"npm/([a-z-]+)@([\d.]+)", VegaRenderer.SCRIPTS))
     assert build_page.vendored_versions() == wanted
+    readme = (PLOTS_DIR / "vendor" / "README.md").read_text()
     for package, version in wanted.items():
         folder = PLOTS_DIR / "vendor" / f"{package}-{version}"
         assert (folder / "LICENSE").is_file()
-        assert f"{package}@{version}" in (PLOTS_DIR / "vendor" / "README.md").read_text()
+        digest = hashlib.sha256((folder / f"{package}.min.js").read_bytes()).hexdigest()
+        assert f"| {package}@{version} | `{folder.name}/{package}.min.js` | `{digest}` |" in readme
     page = (PLOTS_DIR / "page.html").read_text()
     assert "{plot_divs}" in page and "{scripts}" not in page  # DVC's CDN script tags have no place to go
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
