@@ -87,6 +87,26 @@ def log_absent_genres(y: np.ndarray, genre_names: Sequence[str] | None = None) -
     return absent
 
 
+def log_genres_missing_from_folds(
+    y: np.ndarray, folds: Sequence[tuple[np.ndarray, np.ndarray]], genre_names: Sequence[str] | None = None
+) -> dict[int, int]:
+    """One log line naming the genres that the training part of some folds lacks (though the training
+    movies have them): skipped in those folds. Returns genre column -> number of such folds."""
+    missing: dict[int, int] = {}
+    for train, _ in folds:
+        for j in np.flatnonzero(~y[train].any(axis=0) & y.any(axis=0)):
+            missing[int(j)] = missing.get(int(j), 0) + 1
+    if missing:
+        log.info(
+            "cross-validation: genre(s) without a training movie in some folds, not fitted there: %s",
+            ", ".join(
+                f"{genre_names[j] if genre_names is not None else f'column {j}'} ({n} of {len(folds)} folds)"
+                for j, n in sorted(missing.items())
+            ),
+        )
+    return missing
+
+
 @dataclass
 class GridSearch:
     model: OneVsRestGenres  # refitted with best_C on all the training movies
@@ -119,6 +139,7 @@ def grid_search_one_vs_rest(
     """
     log_absent_genres(y, genre_names)
     folds = list(KFold(n_splits=params.cv_folds, shuffle=True, random_state=seed).split(x))
+    log_genres_missing_from_folds(y, folds, genre_names)
     candidates = [OneVsRestGenres(clone(estimator).set_params(C=c)) for c in params.C]
     tasks = [(i, j) for i in range(len(candidates)) for j in range(len(folds))]
     log.info("grid search: %d C values x %d folds = %d fits", len(candidates), len(folds), len(tasks))
