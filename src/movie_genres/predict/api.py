@@ -75,6 +75,12 @@ class Predictor:
             decision = load_json(path)
             if not isinstance(decision, dict) or not {"thresholds", "val_f1_micro"} <= set(decision):
                 raise model_file_error(path, ValueError("no thresholds or val_f1_micro"))
+            missing = [genre for genre in self.genres() if genre not in decision["thresholds"]]
+            if missing:
+                raise ModelFilesError(
+                    f"{path} has no threshold for {', '.join(missing)} of {paths.GENRES}: "
+                    "run `dvc repro` so models and genres match"
+                )
             self._decisions[name] = decision
         return self._decisions[name]
 
@@ -190,7 +196,7 @@ class Predictor:
         """
         if model is not None:
             self.check_model(model)
-            self.features(model)  # an untrainable feature is every movie's problem
+            self.features(model)  # a feature predict cannot compute is every movie's problem
         elif not self.trained:
             self.check_model("")
         chosen: list[str | None] = []

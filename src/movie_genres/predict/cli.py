@@ -88,26 +88,35 @@ def _parser(prog: str | None) -> argparse.ArgumentParser:
     movie = parser.add_argument_group("one movie")
     text = movie.add_mutually_exclusive_group()
     text.add_argument("--overview", help="the plot overview")
-    text.add_argument("--overview-file", type=Path, help="a UTF-8 file holding the plot overview")
+    text.add_argument("--overview-file", type=Path, metavar="FILE", help="a UTF-8 file holding the plot overview")
     movie.add_argument("--title", help="the movie's title (used where the text model embeds title + overview)")
-    movie.add_argument("--poster", type=Path, help="a poster image")
+    movie.add_argument("--poster", type=Path, metavar="FILE", help="a poster image")
     movie.add_argument("--tagline", help="the tagline")
-    movie.add_argument("--keywords", help="TMDB keywords, comma-separated")
-    movie.add_argument("--companies", help="production companies, comma-separated")
-    movie.add_argument("--runtime", help="the runtime in minutes")
-    movie.add_argument("--release-date", help="YYYY-MM-DD or YYYY")
+    movie.add_argument("--keywords", help="TMDB keywords, comma-separated (or a JSON list, for names with commas)")
+    movie.add_argument("--companies", help="production companies, comma-separated (or a JSON list)")
+    movie.add_argument("--runtime", metavar="MINUTES", help="the runtime in minutes")
+    movie.add_argument("--release-date", metavar="DATE", help="YYYY-MM-DD or YYYY")
     movie.add_argument(
         "--movie",
         type=Path,
+        metavar="FILE",
         help="a JSON file with one object: title, overview, poster (a path, from the file's folder), "
         "tagline, keywords, companies, runtime, release_date",
     )
-    movie.add_argument("--tmdb-id", type=int, help="fetch overview, details and poster from TMDB (needs TMDB_API_KEY)")
+    movie.add_argument(
+        "--tmdb-id", type=int, metavar="ID", help="fetch overview, details and poster from TMDB (needs TMDB_API_KEY)"
+    )
     movie.add_argument("--tmdb-title", help="like --tmdb-id, for the best TMDB search match of this title")
     batch = parser.add_argument_group("many movies")
-    batch.add_argument("--input", type=Path, help="movies to predict: .jsonl (one JSON object a line) or .csv")
-    batch.add_argument("--output", type=Path, help="where to write one JSON line per movie (default: stdout)")
-    parser.add_argument("--model", help="a trained model's name (default: the best one the inputs can feed)")
+    batch.add_argument(
+        "--input", type=Path, metavar="FILE", help="movies to predict: .jsonl (one JSON object a line) or .csv"
+    )
+    batch.add_argument(
+        "--output", type=Path, metavar="FILE", help="where to write one JSON line per movie (default: stdout)"
+    )
+    parser.add_argument(
+        "--model", metavar="NAME", help="a trained model's name (default: the best one the inputs can feed)"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON (one movie)")
     return parser
 
