@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from movie_genres.predict.api import Predictor
-from movie_genres.predict.movie import INPUT_FIELDS, POSTER_KEYS, MovieInput, PredictError, movie_from_mapping
+from movie_genres.predict.movie import (
+    INPUT_FIELDS,
+    POSTER_KEYS,
+    MovieInput,
+    PredictError,
+    movie_from_mapping,
+    read_file,
+)
 
 ID_KEYS = ("id", "movie_id")
 KNOWN_KEYS = {*INPUT_FIELDS, *POSTER_KEYS, *ID_KEYS}
@@ -38,12 +45,7 @@ def read_rows(path: Path) -> Iterator[Row]:
     suffix = path.suffix.lower()
     if suffix not in (".jsonl", ".ndjson", ".csv"):
         raise PredictError(f"input file {path} must be JSON Lines (.jsonl) or CSV (.csv)")
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise PredictError(f"input file {path} not found") from None
-    except OSError as err:
-        raise PredictError(f"input file {path} cannot be read ({err.strerror or err})") from None
+    data = read_file(path, "input file")
     if suffix == ".csv":
         yield from _csv_rows(path, data)
     else:

@@ -150,13 +150,18 @@ def parse_details(values: Mapping[str, Any]) -> dict[str, Any]:
     return details
 
 
-def read_poster(path: Path) -> Image.Image:
+def read_file(path: Path, what: str) -> bytes:
+    """A file's bytes, or an error naming the file (`what` says which file it is to the user)."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
-        raise PredictError(f"poster {path} not found") from None
+        raise PredictError(f"{what} {path} not found") from None
     except OSError as err:  # a folder, no permission, ...
-        raise PredictError(f"poster {path} cannot be read ({err.strerror or err})") from None
+        raise PredictError(f"{what} {path} cannot be read ({err.strerror or err})") from None
+
+
+def read_poster(path: Path) -> Image.Image:
+    data = read_file(path, "poster")
     try:
         with Image.open(io.BytesIO(data)) as image:
             return image.convert("RGB")
@@ -166,12 +171,7 @@ def read_poster(path: Path) -> Image.Image:
 
 def read_text_file(path: Path, what: str) -> str:
     """A UTF-8 text file's content, or an error naming the file."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise PredictError(f"{what} {path} not found") from None
-    except OSError as err:
-        raise PredictError(f"{what} {path} cannot be read ({err.strerror or err})") from None
+    data = read_file(path, what)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
