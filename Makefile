@@ -1,6 +1,7 @@
 # Two commands on a fresh machine:
 #   make repro   create .venv, install the pinned requirements, run the whole DVC pipeline
 #   make test    the same environment plus test tools, then the test suite
+SHELL := /bin/bash
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
@@ -24,8 +25,11 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 
 setup: $(VENV)/.installed
 
+# DVC ends every run that changed something with a hint to `dvc push`, remote or not: it is shown
+# only when a remote is configured.
 repro: setup
-	dvc repro
+	@set -o pipefail; if [ -n "$$(dvc remote list)" ]; then dvc repro; \
+	else dvc repro | sed '/to send your updates to remote storage/d'; fi
 
 test: $(VENV)/.installed-dev
 	$(PYTHON) -m pytest -q

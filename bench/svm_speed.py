@@ -58,9 +58,12 @@ def main() -> None:
         ("SVC linear (tutorial)", lambda: tutorial_svc_search(data.train.x, data.train.y, params, seed)),
     ]:
         median, times, search = timed(fit, args.repeats)
-        f1 = f1_score(data.test.y, search.predict(data.test.x), average="micro", zero_division=0)
+        if isinstance(search, GridSearchCV):
+            model, best_c = search.best_estimator_, search.best_params_["estimator__C"]
+        else:
+            model, best_c = search.model, search.best_C
+        f1 = f1_score(data.test.y, model.predict(data.test.x), average="micro", zero_division=0)
         results[name] = (median, f1)
-        best_c = search.best_params_["estimator__C"]
         print(f"{name}: median {median:.1f} s over {times}, best C {best_c}, test micro-F1 {f1:.4f}")
     (fast, fast_f1), (slow, slow_f1) = results.values()
     print(f"speed-up: {slow / fast:.1f}x; micro-F1 difference (LinearSVC - SVC): {fast_f1 - slow_f1:+.4f}")

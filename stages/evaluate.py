@@ -1,6 +1,9 @@
-"""Stage evaluate: every model's test metrics under each decision rule, per-genre tables, PR curves.
+"""Stage evaluate: every model's test metrics under each decision rule with bootstrap intervals,
+per-genre tables, PR curves.
 
 Usage: python -m stages.evaluate MODEL [MODEL ...]   (dvc.yaml runs it once per model)
+Writes metrics/models/<model>.json (the headline: the rule predict uses) and
+reports/models/<model>.json (every rule, every F1 and its interval).
 """
 
 import argparse
@@ -9,10 +12,11 @@ import numpy as np
 
 from movie_genres import paths
 from movie_genres.data.dataset import subset_mask
-from movie_genres.evaluation.evaluate import evaluate
+from movie_genres.evaluation.bootstrap import CONFIDENCE, bootstrap_weights
+from movie_genres.evaluation.evaluate import HEADLINE_RULE, evaluate
 from movie_genres.models.predictions import load_predictions
 from movie_genres.models.training import load_labels
-from movie_genres.params import EvaluateParams, load_section, read_params
+from movie_genres.params import EvaluateParams, load_section, load_seed, read_params
 from movie_genres.stage_io import run_stage, write_csv, write_json
 
 
@@ -20,10 +24,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("models", nargs="+", help="model names, e.g. svm nb")
     args = parser.parse_args()
-    params = load_section(read_params(), "evaluate", EvaluateParams)
+    raw = read_params()
+    params = load_section(raw, "evaluate", EvaluateParams)
+    seed = load_seed(raw)
     dataset, labels, genre_names = load_labels()
     ids = dataset["movie_id"].to_numpy()
     val, test = subset_mask(dataset, "val"), subset_mask(dataset, "test")
+    # The same draws of test movies for every model, so their intervals are comparable.
+    weights = bootstrap_weights(int(test.sum()), params.bootstrap_draws, seed)
+    bootstrap = {"draws": params.bootstrap_draws, "seed": seed, "confidence": CONFIDENCE, "movies": int(test.sum())}
     for model in args.models:
         result = evaluate(
             load_predictions(paths.predictions_file(model)),
@@ -34,8 +43,13 @@ def main() -> None:
             genre_names,
             params.top_k,
             params.min_val_positives,
+            weights,
         )
-        write_json(paths.METRICS / "models" / f"{model}.json", result.metrics)
+        write_json(paths.model_metrics(model), result.headline())
+        write_json(
+            paths.model_report(model),
+            {"headline_rule": HEADLINE_RULE, "bootstrap": bootstrap, "rules": result.metrics},
+        )
         write_csv(paths.PLOTS / "per_genre" / f"{model}.csv", result.per_genre)
         write_csv(paths.PLOTS / "pr_curve" / f"{model}.csv", result.pr_curve)
         write_json(

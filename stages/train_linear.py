@@ -30,10 +30,10 @@ def main() -> None:
     raw = read_params()
     params = load_section(raw, f"train_{args.model}", LinearModelParams)
     data = load_modelling_data(*args.features)
-    search = TRAINERS[args.algorithm](data.train.x, data.train.y, params, load_seed(raw))
-    best_c = search.best_params_["estimator__C"]
-    log.info("best C %s, cross-validated %s %.4f", best_c, params.scoring, search.best_score_)
-    model = search.best_estimator_
+    search = TRAINERS[args.algorithm](data.train.x, data.train.y, params, load_seed(raw), data.genre_names)
+    best_c = search.best_C
+    log.info("best C %s, cross-validated %s %.4f", best_c, params.scoring, search.cv_score)
+    model = search.model
     kind: ScoreKind = "margin" if args.algorithm == "svm" else "probability"
     scores = model.decision_function(data.evaluated.x) if kind == "margin" else model.predict_proba(data.evaluated.x)
     save_scores(args.model, data, scores, kind)
@@ -41,7 +41,7 @@ def main() -> None:
     save_card(ModelCard(args.model, kind, str(paths.model_file(args.model)), [str(f) for f in args.features]))
     write_json(
         paths.METRICS / "train" / f"{args.model}.json",
-        {"best_C": best_c, "cv_score": round(float(search.best_score_), 4)},
+        {"best_C": best_c, "cv_score": round(search.cv_score, 4)},
     )
 
 

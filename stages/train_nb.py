@@ -10,7 +10,7 @@ from movie_genres import paths
 from movie_genres.models.linear import train_multinomial_nb
 from movie_genres.models.training import ModelCard, load_modelling_data, save_card, save_scores
 from movie_genres.params import TrainNbParams, load_section, read_params
-from movie_genres.stage_io import run_stage, save_model
+from movie_genres.stage_io import run_stage, save_model, setup_logging
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -18,9 +18,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("model", help="model name; its params section is train_<model>")
     parser.add_argument("features", type=Path, nargs="+", help="feature files (.npz) of counts")
     args = parser.parse_args(argv)
+    setup_logging()
     params = load_section(read_params(), f"train_{args.model}", TrainNbParams)
     data = load_modelling_data(*args.features)
-    model = train_multinomial_nb(data.train.x, data.train.y, params)
+    model = train_multinomial_nb(data.train.x, data.train.y, params, data.genre_names)
     save_model(args.model, model)
     save_scores(args.model, data, model.predict_proba(data.evaluated.x), "probability")
     save_card(ModelCard(args.model, "probability", str(paths.model_file(args.model)), [str(f) for f in args.features]))

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from sklearn.model_selection import KFold
 
 from movie_genres.data.dataset import label_matrix, read_table, subset_mask
+from movie_genres.evaluation.evaluate import HEADLINE_RULE, RULES
 from movie_genres.evaluation.metrics import summary, top_k_decision
 from movie_genres.models.predictions import load_predictions
-from tests.dvc_repo import copy_workspace, dvc, git, set_params
+from tests.dvc_repo import copy_workspace, dvc, git, run, set_params
 
 pytestmark = pytest.mark.e2e
 
@@ -33,9 +36,13 @@ def _stages_run(out: str) -> set[str]:
     return {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
 
 
+HEADLINE = {"f1_micro", "f1_micro_low", "f1_micro_high", "f1_samples", "f1_macro", "precision", "recall"}
+
+
 def test_repro_produces_metrics_for_every_model(small_repo):
-    """Every model's metrics file is what its stored predictions give on the test movies, and the
-    tutorial's text models beat a baseline that gives every movie the k most frequent training genres."""
+    """Every model's report is what its stored predictions give on the test movies, with an interval
+    around each F1; its metrics file is the headline of the rule predict uses; the tutorial's text
+    models beat a baseline that gives every movie the k most frequent training genres."""
     models = _models(small_repo)
     assert {"svm", "nb", "text_mlp", "poster_mlp", "late_fusion", "early_fusion_mlp"} <= set(models)
     dataset = read_table(small_repo / "data/dataset.parquet")
@@ -49,17 +56,74 @@ def test_repro_produces_metrics_for_every_model(small_repo):
     baseline[:, most_frequent] = 1
     baseline_f1 = summary(test_labels, baseline)["f1_micro"]
     for model in models:
-        metrics = json.loads((small_repo / f"metrics/models/{model}.json").read_text())
-        assert set(metrics) == {"fixed_threshold", "top_k", "tuned_thresholds"}
+        report = json.loads((small_repo / f"reports/models/{model}.json").read_text())
+        assert set(report["rules"]) == set(RULES) and report["headline_rule"] == HEADLINE_RULE
+        assert report["bootstrap"]["movies"] == len(test_ids) and report["bootstrap"]["draws"] >= 1000
         scores = load_predictions(small_repo / f"data/predictions/{model}.npz").rows(test_ids)
-        assert metrics["top_k"] == summary(test_labels, top_k_decision(scores, k))
+        top_k = report["rules"]["top_k"]
+        assert {m: v for m, v in top_k.items() if not m.endswith(("_low", "_high"))} == summary(
+            test_labels, top_k_decision(scores, k)
+        )
+        for rule, figures in report["rules"].items():
+            for average in ("micro", "samples", "macro"):
+                f1, low, high = (figures[f"f1_{average}{end}"] for end in ("", "_low", "_high"))
+                assert low <= f1 <= high and low < high, (model, rule, average)
         if model in ("svm", "nb", "details_logreg"):
-            assert metrics["top_k"]["f1_micro"] > baseline_f1, model
-    report = json.loads((small_repo / "metrics/data/fetch_list.json").read_text())
-    assert report["kept"] == 200
+            assert top_k["f1_micro"] > baseline_f1, model
+        headline = json.loads((small_repo / f"metrics/models/{model}.json").read_text())
+        tuned = report["rules"][HEADLINE_RULE]
+        assert headline == {m: tuned[m] for m in HEADLINE - {"precision", "recall"}} | {
+            "precision": tuned["per_movie_precision"],
+            "recall": tuned["per_movie_recall"],
+        }
+    counts = json.loads((small_repo / "metrics/data/fetch_list.json").read_text())
+    assert counts["kept"] == 200
     assert (small_repo / "plots/genre_coclusters.png").stat().st_size > 10_000
     shown = dvc("metrics", "show", cwd=small_repo)
     assert all(f"metrics/models/{m}.json" in shown for m in models)
+    assert all(f"metrics/data/{name}.json" in shown for name in ("fetch_list", "fetch_posters", "split"))
+    assert "reports/" not in shown  # the full breakdown is an output, not a metric
+
+
+def test_compare_models_prints_a_paired_bootstrap(small_repo):
+    def compare(a: str, b: str) -> list[list[str]]:
+        done = run([sys.executable, "-m", "bench.compare_models", a, b], cwd=small_repo)
+        assert done.returncode == 0, done.stderr
+        return [line.split() for line in done.stdout.splitlines()[2:]]
+
+    for _, a, b, difference, low, high, share, *_ in compare("svm", "svm"):
+        assert a == b and (difference, low, high, share) == ("+0.0000", "[+0.0000,", "+0.0000]", "0.0%")
+    rows = compare("details_logreg", "nb")
+    assert [row[0] for row in rows] == ["micro", "samples", "macro"]
+    headline = json.loads((small_repo / "metrics/models/details_logreg.json").read_text())
+    assert float(rows[0][1]) == pytest.approx(headline["f1_micro"], abs=1e-4)
+
+
+def test_linear_models_skip_missing_genres_quietly_and_show_grid_search_progress(small_repo):
+    """On the small profile a rare genre is missing from the training part of a cross-validation fold:
+    one line names it and scikit-learn is silent ("Label not N is present in all training examples"
+    before); the grid search logs a line per C value and fold as it goes."""
+    dataset = read_table(small_repo / "data/dataset.parquet")
+    genres = pd.read_csv(small_repo / "data/genres.csv")
+    train = label_matrix(dataset["genre_ids"], genres["genre_id"].tolist())[subset_mask(dataset, "train")]
+    params = yaml.safe_load((small_repo / "params.yaml").read_text())
+    folds = KFold(params["train_svm"]["cv_folds"], shuffle=True, random_state=params["seed"]).split(train)
+    in_folds = {name for fitted, _ in folds for name in genres["name"][~train[fitted].any(axis=0)]}
+    absent = genres["name"][~train.any(axis=0)].tolist()
+    assert in_folds - set(absent), "a genre missing from a fold's training part, the case this test is about"
+    try:
+        out = dvc("repro", "--force", "--single-item", "train_svm", "train_nb", cwd=small_repo)
+    finally:
+        git("checkout", "HEAD", "--", ".", cwd=small_repo)
+        dvc("checkout", "-q", cwd=small_repo)
+    assert "present in all training examples" not in out and "Warning" not in out
+    lines = out.splitlines()
+    [cv_line] = [line for line in lines if "cross-validation: genre(s) without a training movie" in line]
+    assert all(name in cv_line for name in in_folds - set(absent))
+    skipped = [line for line in lines if "scored as never present" in line]
+    assert len(skipped) == (2 if absent else 0)  # a genre no training movie has: once per stage
+    fold_lines = [line for line in lines if " fold " in line and "fits done" in line]
+    assert len(fold_lines) == len(params["train_svm"]["C"]) * params["train_svm"]["cv_folds"]
 
 
 def test_a_second_repro_does_nothing(small_repo):
@@ -90,7 +154,7 @@ def test_changing_a_param_reruns_only_what_depends_on_it(small_repo, param, valu
 
 
 def test_retraining_an_mlp_gives_byte_identical_predictions_and_metrics(small_repo):
-    files = ["data/predictions/poster_mlp.npz", "metrics/models/poster_mlp.json"]
+    files = ["data/predictions/poster_mlp.npz", "metrics/models/poster_mlp.json", "reports/models/poster_mlp.json"]
     before = [(small_repo / f).read_bytes() for f in files]
     out = dvc("repro", "--force", "--single-item", "train_poster_mlp", cwd=small_repo)
     assert _stages_run(out) == {"train_poster_mlp"}

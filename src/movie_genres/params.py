@@ -148,6 +148,7 @@ class LateFusionParams(_Params):
 class EvaluateParams(_Params):
     top_k: PositiveInt
     min_val_positives: PositiveInt
+    bootstrap_draws: int = Field(ge=100, description="resamples of the test movies for the 95 % intervals")
 
 
 Colour = Annotated[list[float], Field(min_length=3, max_length=3, description="one value per R, G, B channel")]

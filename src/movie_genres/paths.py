@@ -36,6 +36,7 @@ POSTER_FEATURES_SKIPPED = _PATHS["poster_cnn_skipped"]
 MODELS = _PATHS["models"]
 PREDICTIONS = _PATHS["predictions"]
 METRICS = _PATHS["metrics"]
+REPORTS = _PATHS["reports"]
 PLOTS = _PATHS["plots"]
 TRAINING_LOGS = _PATHS["training_logs"]
 
@@ -59,6 +60,16 @@ def model_card(name: str) -> Path:
 def featurizer_settings(features: Path) -> Path:
     """The settings a feature file was computed with, for `predict` to compute a new movie's row the same way."""
     return MODELS / f"{features.stem}.featurizer.json"
+
+
+def model_metrics(name: str) -> Path:
+    """A model's headline test figures under the rule predict uses (a DVC metric)."""
+    return METRICS / "models" / f"{name}.json"
+
+
+def model_report(name: str) -> Path:
+    """A model's full test figures: every decision rule, every F1 with its bootstrap interval."""
+    return REPORTS / "models" / f"{name}.json"
 
 
 def model_decision(name: str) -> Path:

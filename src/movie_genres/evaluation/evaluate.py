@@ -1,4 +1,4 @@
-"""Judging one model's predictions on the test movies under each decision rule."""
+"""Judging one model's predictions on the test movies under each decision rule, with bootstrap intervals."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from movie_genres.evaluation.bootstrap import f1_intervals
 from movie_genres.evaluation.metrics import (
     micro_pr_curve,
     per_genre_table,
@@ -17,17 +18,75 @@ from movie_genres.evaluation.metrics import (
 )
 from movie_genres.models.predictions import DEFAULT_THRESHOLD, Predictions
 
-# The rule whose per-genre table and thresholds are reported in detail.
-DETAILED_RULE = "tuned_thresholds"
+RULES = ("fixed_threshold", "top_k", "tuned_thresholds")
+# The rule `predict` applies: its figures are the model's headline, its per-genre table the one plotted.
+HEADLINE_RULE = "tuned_thresholds"
+DETAILED_RULE = HEADLINE_RULE
+
+
+@dataclass
+class Decisions:
+    test: dict[str, np.ndarray]  # rule -> the test movies' predicted genres (movies x genres, 0/1)
+    test_scores: np.ndarray
+    thresholds: np.ndarray  # the tuned per-genre thresholds
+    val_f1_micro: float  # micro-F1 on the validation movies with those thresholds (what `predict` ranks by)
+
+
+def decide(
+    predictions: Predictions,
+    val_ids: np.ndarray,
+    val_labels: np.ndarray,
+    test_ids: np.ndarray,
+    top_k: int,
+    min_val_positives: int,
+) -> Decisions:
+    """Three decision rules, all applied to the same test scores:
+
+    - fixed_threshold: 0.5 for probabilities, 0 for SVM margins (each model's own `predict`);
+    - top_k: the tutorial's k best genres per movie;
+    - tuned_thresholds: per-genre thresholds that maximise F1 on the validation movies (genres with
+      fewer than `min_val_positives` validation movies keep the fixed threshold).
+    """
+    default = DEFAULT_THRESHOLD[predictions.kind]
+    test_scores, val_scores = predictions.rows(test_ids), predictions.rows(val_ids)
+    thresholds = tune_thresholds(val_scores, val_labels, default, min_val_positives)
+    test = {
+        "fixed_threshold": threshold_decision(test_scores, default),
+        "top_k": top_k_decision(test_scores, top_k),
+        "tuned_thresholds": threshold_decision(test_scores, thresholds),
+    }
+    val_f1_micro = summary(val_labels, threshold_decision(val_scores, thresholds))["f1_micro"]
+    return Decisions(test, test_scores, thresholds, val_f1_micro)
 
 
 @dataclass
 class Evaluation:
-    metrics: dict[str, dict[str, float]]  # rule -> metric -> value, on the test movies
+    metrics: dict[str, dict[str, float]]  # rule -> metric -> value, on the test movies, with F1 intervals
     per_genre: pd.DataFrame  # per-genre precision/recall/F1 on the test movies, under DETAILED_RULE
     pr_curve: pd.DataFrame  # micro-averaged precision-recall curve on the test movies
     thresholds: np.ndarray  # the tuned per-genre thresholds
     val_f1_micro: float  # micro-F1 on the validation movies with those thresholds (what `predict` ranks by)
+
+    def headline(self) -> dict[str, float]:
+        """The few figures `dvc metrics show` lists per model: under the rule predict uses, micro-F1 with
+        its interval, samples and macro F1, and the tutorial's per-movie precision and recall."""
+        rule = self.metrics[HEADLINE_RULE]
+        names = ["f1_micro", "f1_micro_low", "f1_micro_high", "f1_samples", "f1_macro"]
+        return {
+            **{name: rule[name] for name in names},
+            "precision": rule["per_movie_precision"],
+            "recall": rule["per_movie_recall"],
+        }
+
+
+def rule_metrics(y_true: np.ndarray, y_pred: np.ndarray, weights: np.ndarray) -> dict[str, float]:
+    """The summary figures of one rule, and a bootstrap interval (`_low`, `_high`) for micro, samples
+    and macro F1, from the resampled movies `weights` (see bootstrap.bootstrap_weights)."""
+    metrics = summary(y_true, y_pred)
+    for average, interval in f1_intervals(y_true, y_pred, weights).items():
+        metrics[f"f1_{average}_low"] = round(interval.low, 4)
+        metrics[f"f1_{average}_high"] = round(interval.high, 4)
+    return metrics
 
 
 def evaluate(
@@ -39,26 +98,14 @@ def evaluate(
     genre_names: list[str],
     top_k: int,
     min_val_positives: int,
+    weights: np.ndarray,
 ) -> Evaluation:
-    """Three decision rules, all applied to the same test scores:
-
-    - fixed_threshold: 0.5 for probabilities, 0 for SVM margins (each model's own `predict`);
-    - top_k: the tutorial's k best genres per movie;
-    - tuned_thresholds: per-genre thresholds that maximise F1 on the validation movies (genres with
-      fewer than `min_val_positives` validation movies keep the fixed threshold).
-    """
-    default = DEFAULT_THRESHOLD[predictions.kind]
-    test_scores, val_scores = predictions.rows(test_ids), predictions.rows(val_ids)
-    thresholds = tune_thresholds(val_scores, val_labels, default, min_val_positives)
-    decisions = {
-        "fixed_threshold": threshold_decision(test_scores, default),
-        "top_k": top_k_decision(test_scores, top_k),
-        DETAILED_RULE: threshold_decision(test_scores, thresholds),
-    }
+    """Every rule of `decide` on the test movies; `weights` are the bootstrap draws of the test movies."""
+    decisions = decide(predictions, val_ids, val_labels, test_ids, top_k, min_val_positives)
     return Evaluation(
-        metrics={rule: summary(test_labels, decision) for rule, decision in decisions.items()},
-        per_genre=per_genre_table(test_labels, decisions[DETAILED_RULE], genre_names),
-        pr_curve=micro_pr_curve(test_labels, test_scores),
-        thresholds=thresholds,
-        val_f1_micro=summary(val_labels, threshold_decision(val_scores, thresholds))["f1_micro"],
+        metrics={rule: rule_metrics(test_labels, decision, weights) for rule, decision in decisions.test.items()},
+        per_genre=per_genre_table(test_labels, decisions.test[DETAILED_RULE], genre_names),
+        pr_curve=micro_pr_curve(test_labels, decisions.test_scores),
+        thresholds=decisions.thresholds,
+        val_f1_micro=decisions.val_f1_micro,
     )

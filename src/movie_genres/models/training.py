@@ -30,6 +30,7 @@ class ModellingData:
     train: Subset
     val: Subset
     test: Subset
+    genre_names: list[str] = field(default_factory=list)  # the label columns, in genres.csv order
 
     @property
     def evaluated(self) -> Subset:
@@ -54,7 +55,7 @@ def load_labels() -> tuple[pd.DataFrame, np.ndarray, list[str]]:
 
 def load_modelling_data(*features_paths: Path) -> ModellingData:
     """Features (several files are joined column-wise) and labels of the train, val and test movies."""
-    dataset, labels, _ = load_labels()
+    dataset, labels, genre_names = load_labels()
     features = [load_features(path) for path in features_paths]
 
     def subset(name: SubsetName) -> Subset:
@@ -62,7 +63,7 @@ def load_modelling_data(*features_paths: Path) -> ModellingData:
         ids = dataset["movie_id"].to_numpy()[mask]
         return Subset(ids, join_columns([f.rows(ids) for f in features]), labels[mask])
 
-    return ModellingData(subset("train"), subset("val"), subset("test"))
+    return ModellingData(subset("train"), subset("val"), subset("test"), genre_names)
 
 
 def save_scores(name: str, data: ModellingData, scores: np.ndarray, kind: ScoreKind) -> None:
