@@ -1,11 +1,9 @@
-"""Stage report: the results page, one self-contained HTML file.
+"""Stage report: the results page, one self-contained HTML file (reports/report.html).
 
-Usage: python -m stages.report OUT MODEL [MODEL ...]   (dvc.yaml: OUT is paths.yaml's `report`, the models
-every evaluated model)
+Usage: python -m stages.report MODEL [MODEL ...]   (dvc.yaml lists every evaluated model)
 """
 
 import argparse
-from pathlib import Path
 
 from movie_genres import paths
 from movie_genres.data.posters import PosterArchive
@@ -19,7 +17,6 @@ from movie_genres.stage_io import run_stage
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("out", type=Path, help="the HTML file to write")
     parser.add_argument("models", nargs="+", help="model names, e.g. svm nb")
     args = parser.parse_args()
     raw = read_params()
@@ -35,7 +32,7 @@ def main() -> None:
             params,
             top_k,
         )
-    with atomic_path(args.out) as partial:
+    with atomic_path(paths.REPORTS / "report.html") as partial:
         partial.write_text(page, encoding="utf-8")
 
 

@@ -95,7 +95,7 @@ def test_a_thumbnail_is_narrow_plain_and_the_same_every_time():
 # --- The stage on small real data ---------------------------------------------------------------------
 
 MODELS = ["svm", "nb"]
-REPORT = Path(yaml.safe_load((ROOT / "paths.yaml").read_text())["paths"]["report"])
+REPORT = paths.REPORTS / "report.html"
 TEST_IDS = [
     19995,
     603,
@@ -183,11 +183,11 @@ def build_inputs(repo: Path, bundled: tuple[pd.DataFrame, dict[int, str]]) -> No
 
 
 def run_stage(repo: Path) -> bytes:
-    """`python -m stages.report reports/report.html svm nb` in `repo`, as DVC runs it; the page it wrote."""
+    """`python -m stages.report svm nb` in `repo`, as DVC runs it; the page it wrote."""
     (repo / REPORT).unlink(missing_ok=True)
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
     done = subprocess.run(
-        [sys.executable, "-m", "stages.report", str(REPORT), *MODELS], cwd=repo, env=env, capture_output=True, text=True
+        [sys.executable, "-m", "stages.report", *MODELS], cwd=repo, env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
     return (repo / REPORT).read_bytes()
@@ -216,13 +216,20 @@ def test_the_page_is_self_contained(report_page):
 
 def test_the_leaderboard_ranks_by_tuned_micro_f1_and_marks_the_predict_rule(report_page):
     page = report_page.read_text()
-    tuned = {m: json.loads((ROOT / breakdown_file(m)).read_text())["tuned_thresholds"]["f1_micro"] for m in MODELS}
-    ranked = sorted(MODELS, key=lambda m: -tuned[m])
+    breakdowns = {m: json.loads((ROOT / breakdown_file(m)).read_text()) for m in MODELS}
+    tuned = {m: breakdowns[m]["rules"]["tuned_thresholds"] for m in MODELS}
+    ranked = sorted(MODELS, key=lambda m: -tuned[m]["f1_micro"])
     rows = re.findall(r'<tr class="([^"]*)" data-model="(\w+)" data-rule="(\w+)"', page)
     assert [(model, rule) for _, model, rule in rows] == [
         (model, rule) for model in ranked for rule in ("fixed_threshold", "top_k", "tuned_thresholds")
     ]
     assert [rule for classes, _, rule in rows if "predict-rule" in classes] == ["tuned_thresholds"] * len(MODELS)
+    # Each F1 with its interval, as the breakdown gives them.
+    for model in MODELS:
+        f1 = tuned[model]
+        cell = f'{f1["f1_micro"]:.3f}<span class="interval">{f1["f1_micro_low"]:.3f}–{f1["f1_micro_high"]:.3f}</span>'
+        assert cell in page
+    assert "95 % bootstrap interval (1,000 resamples of the 950 test movies)" in page
     # The default model of `predict`: the best validation micro-F1 (svm's 0.55 in the decision files above).
     assert re.search(r'<b>svm</b> <span class="badge default">', page)
 
@@ -312,7 +319,7 @@ def test_the_report_stage_reads_every_evaluated_model():
     with Repo(str(ROOT)) as repo:
         stage = next(s for s in repo.index.stages if s.name == "report")
         deps = {Path(dep.def_path) for dep in stage.deps}
-        assert stage.cmd.split()[3:] == [str(REPORT), *models]
+        assert stage.cmd.split()[3:] == models
         assert [Path(out.def_path) for out in stage.outs] == [REPORT]
     for model in models:
         wanted = {

@@ -20,8 +20,6 @@ from movie_genres.models.predictions import load_predictions
 
 # The decision rules `evaluate` judges every model under, in the order the page lists them.
 RULES = ("fixed_threshold", "top_k", "tuned_thresholds")
-# The rule `predict` applies (models/<model>.decision.json), when the breakdown does not name it.
-PREDICT_RULE = "tuned_thresholds"
 # The figures of each rule the leaderboard shows, in its column order.
 FIGURES = ("f1_micro", "f1_samples", "f1_macro", "per_movie_precision", "per_movie_recall")
 # The PNGs of `genre_analysis` the page embeds, in its order.
@@ -41,8 +39,9 @@ class Figure:
 class Breakdown:
     """A model's test figures under every decision rule."""
 
-    predict_rule: str  # the rule `predict` uses
+    predict_rule: str  # the rule `predict` uses (its tuned thresholds, models/<model>.decision.json)
     rules: dict[str, dict[str, Figure]]  # rule -> figure name -> figure
+    bootstrap: dict[str, Any]  # how the intervals were drawn: draws, confidence, movies, seed
 
 
 @dataclass(frozen=True)
@@ -90,17 +89,18 @@ def _optional(value: float | None) -> float | None:
 
 
 def breakdown_file(model: str) -> Path:
-    """Where `evaluate` writes a model's figures under every decision rule."""
-    return paths.METRICS / "models" / f"{model}.json"
+    """Where `evaluate` writes a model's figures under every decision rule (not the DVC metric, its headline)."""
+    return paths.model_report(model)
 
 
 def read_breakdown(model: str) -> Breakdown:
     """A model's figures under every decision rule: with `breakdown_file`, the one place that knows their format.
 
-    Today `evaluate` writes {rule: {figure: value}}, without intervals.
+    `evaluate` writes {"headline_rule": rule, "bootstrap": {...}, "rules": {rule: {figure: value, figure_low: ...,
+    figure_high: ...}}}.
     """
-    rules = json.loads(breakdown_file(model).read_text())
-    return Breakdown(PREDICT_RULE, parse_rules(rules))
+    breakdown = json.loads(breakdown_file(model).read_text())
+    return Breakdown(breakdown["headline_rule"], parse_rules(breakdown["rules"]), breakdown.get("bootstrap", {}))
 
 
 def read_model(model: str) -> ModelResults:

@@ -133,6 +133,15 @@ def figure_cell(figure: Figure | None) -> str:
     return f'<td class="num">{number(figure.value)}{interval}</td>'
 
 
+def interval_description(bootstrap: dict) -> str:
+    """How the intervals were drawn, in words, from the breakdown's `bootstrap` entry."""
+    confidence = bootstrap.get("confidence")
+    text = "its bootstrap interval" if confidence is None else f"its {float(confidence) * 100:g} % bootstrap interval"
+    if "draws" in bootstrap and "movies" in bootstrap:
+        text += f" ({count(int(bootstrap['draws']))} resamples of the {count(int(bootstrap['movies']))} test movies)"
+    return text
+
+
 def leaderboard(ranked: list[ModelResults], top_k: int) -> str:
     default = default_model(ranked)
     with_intervals = any(
@@ -159,11 +168,7 @@ def leaderboard(ranked: list[ModelResults], top_k: int) -> str:
                 f'<tr class="{" ".join(classes)}" data-model="{esc(model.name)}" data-rule="{esc(rule)}">'
                 f"{lead}<td>{esc(rule_label(rule, top_k))}{badge}</td>{cells}</tr>"
             )
-    intervals = (
-        " Under each figure, its 95 % bootstrap interval over the test movies."
-        if with_intervals
-        else " (No confidence intervals in this evaluation.)"
-    )
+    intervals = f" Under each F1, {interval_description(ranked[0].breakdown.bootstrap)}." if with_intervals else ""
     note = (
         "Every model on the same test movies under three decision rules, applied to the same scores: "
         "<i>fixed threshold</i> (0.5 on probabilities, 0 on SVM margins: the model's own predict), "
