@@ -29,7 +29,7 @@ setup: $(VENV)/.installed
 # only when a remote is configured.
 repro: setup
 	@set -o pipefail; if [ -n "$$(dvc remote list)" ]; then dvc repro; \
-	else dvc repro | sed '/to send your updates to remote storage/d'; fi
+	else PYTHONUNBUFFERED=1 dvc repro | sed -u '/to send your updates to remote storage/d'; fi
 
 test: $(VENV)/.installed-dev
 	$(PYTHON) -m pytest -q

@@ -6,9 +6,12 @@ Usage: python -m stages.train_mlp MODEL FEATURES [FEATURES ...]   (several files
 import argparse
 from pathlib import Path
 
+import movie_genres.tf_runtime  # noqa: F401  (before dvclive.keras loads keras: quiet, machine-independent TF)
+
+# isort: split
+from dvclive import Live
 from dvclive.keras import DVCLiveCallback
 
-from dvclive import Live
 from movie_genres import paths
 from movie_genres.models.mlp import make_deterministic, predict_probabilities, save_keras_model, train_mlp
 from movie_genres.models.training import ModelCard, load_modelling_data, save_card, save_scores

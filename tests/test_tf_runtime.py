@@ -11,6 +11,7 @@ from tests.conftest import ROOT
 
 # Train a tiny MLP and embed nothing: TensorFlow's whole start-up, its first ops and tf.data.
 TRAIN_A_TINY_MLP = """
+import stages.train_mlp  # what the stage imports first (dvclive's Keras callback loads keras)
 import os
 import numpy as np
 from movie_genres.models.mlp import make_deterministic, train_mlp, predict_probabilities
