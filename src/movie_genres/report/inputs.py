@@ -28,7 +28,7 @@ GENRE_PLOTS = ("genre_coclusters.png", "genre_cooccurrence.png")
 
 @dataclass(frozen=True)
 class Figure:
-    """One test figure and, where the evaluation gives one, its 95 % interval."""
+    """One test figure and, where the evaluation gives one, its bootstrap interval."""
 
     value: float
     low: float | None = None
