@@ -20,6 +20,7 @@ kernel splits a sum over threads depends on their number, which depends on the m
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sys
@@ -65,9 +66,20 @@ def _native_stderr_filtered() -> Iterator[None]:
                     print(line, file=sys.stderr)
 
 
+# The settings that decide TensorFlow's numbers (the others only decide what it prints).
+NUMERIC_SETTINGS = ("ONEDNN_MAX_CPU_ISA", "TF_ENABLE_ONEDNN_OPTS")
+
+
 def _load() -> None:
     for name, value in SETTINGS.items():
-        os.environ.setdefault(name, value)
+        chosen = os.environ.setdefault(name, value)
+        if name in NUMERIC_SETTINGS and chosen != value:
+            logging.getLogger(__name__).warning(
+                "%s=%s is set: results match only machines with the same setting (the project uses %s)",
+                name,
+                chosen,
+                value,
+            )
     with _native_stderr_filtered():
         import tensorflow as tf
 

@@ -1,3 +1,5 @@
+import subprocess
+import sys
 import time
 
 import keras
@@ -14,6 +16,7 @@ from movie_genres.models.mlp import (
 )
 from movie_genres.models.training import Subset
 from movie_genres.params import MlpParams
+from tests.conftest import ROOT
 
 PARAMS = MlpParams(hidden_units=[32, 16], dropout=0.1, learning_rate=0.01, batch_size=16, max_epochs=30, patience=3)
 
@@ -82,3 +85,23 @@ def test_a_saved_model_has_the_same_bytes_every_time(tmp_path):
     assert first.read_bytes() == second.read_bytes()
     reloaded = load_keras_model(second)
     assert np.array_equal(predict_probabilities(reloaded, val.x), predict_probabilities(model, val.x))
+
+
+TRAIN_AND_SAVE = """
+import sys
+from pathlib import Path
+from movie_genres.models.mlp import make_deterministic, save_keras_model, train_mlp
+from tests.models.test_mlp import PARAMS, _subsets
+make_deterministic(0)
+train, val = _subsets()
+save_keras_model(train_mlp(train, val, PARAMS.model_copy(update={"max_epochs": 2})), Path(sys.argv[1]))
+"""
+
+
+def test_training_and_saving_in_two_processes_gives_the_same_bytes(tmp_path):
+    """As two runs of a training stage: Keras marks shared objects by their memory address, new in
+    every process; the saved archive must not depend on it."""
+    archives = [tmp_path / "first.keras", tmp_path / "second.keras"]
+    for archive in archives:
+        subprocess.run([sys.executable, "-c", TRAIN_AND_SAVE, str(archive)], cwd=ROOT, check=True, capture_output=True)
+    assert archives[0].read_bytes() == archives[1].read_bytes()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 import zipfile
 
 import numpy as np
@@ -12,8 +14,9 @@ import pytest
 from movie_genres import paths
 from movie_genres.data.dataset import read_table
 from movie_genres.models.predictions import load_predictions
+from movie_genres.predict.api import Predictor
 from movie_genres.predict.cli import main
-from tests.dvc_repo import set_params
+from tests.dvc_repo import run, set_params
 
 pytestmark = pytest.mark.e2e
 
@@ -101,17 +104,176 @@ def test_the_default_is_the_best_usable_model_by_validation_f1(trained, capsys, 
     }
 
 
+def _one_line_error(capsys, *args: str) -> str:
+    assert main(list(args)) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("error: ") and captured.err.count("\n") == 1, captured.err
+    return captured.err
+
+
 def test_clear_errors(trained, capsys, tmp_path):
     (tmp_path / "broken.jpg").write_bytes(b"not an image")
+    (tmp_path / "latin1.txt").write_bytes("Une héritière ruinée.".encode("latin-1"))
+    cards = (trained / "models").glob("*.card.json")
+    trained_names = ", ".join(sorted(p.name.removesuffix(".card.json") for p in cards))
     cases = [
         (["--overview", "   "], "the overview is empty"),
-        (["--poster", str(tmp_path / "broken.jpg")], "is not a readable image"),
-        (["--overview", "A heist.", "--model", "late_fusion"], "needs ['details', 'poster'] as well"),
-        (["--overview", "A heist.", "--model", "no_such_model"], "run `dvc repro` (or `dvc pull`) first"),
+        (["--poster", str(tmp_path / "broken.jpg")], f"poster {tmp_path / 'broken.jpg'} is not a readable image"),
+        (["--poster", str(tmp_path / "none.jpg")], f"poster {tmp_path / 'none.jpg'} not found"),
+        (
+            ["--overview", "A heist.", "--model", "late_fusion"],
+            "model `late_fusion` needs ['details', 'poster'] as well: give details (--tagline, --keywords,",
+        ),
+        (
+            ["--overview", "A heist.", "--model", "no_such_model"],
+            f"unknown model `no_such_model`: the trained models are {trained_names}",
+        ),
+        (
+            ["--title", "Heat"],
+            "only title given: every model needs an overview (--overview or --overview-file) or a poster (--poster)",
+        ),
+        (["--title", "Heat", "--runtime", "170"], "only title, runtime given: every model needs an overview"),
+        (
+            ["--overview-file", str(tmp_path / "latin1.txt")],
+            f"overview file {tmp_path / 'latin1.txt'} is not UTF-8 text (byte 0xe9 at offset 5): save it as UTF-8",
+        ),
+        (["--overview-file", str(tmp_path / "none.txt")], f"overview file {tmp_path / 'none.txt'} not found"),
+        (["--overview", "A heist.", "--runtime", "long"], "runtime must be a number of minutes, not 'long'"),
+        (["--input", str(tmp_path / "none.jsonl")], f"input file {tmp_path / 'none.jsonl'} not found"),
     ]
     for args, message in cases:
-        assert main(args) == 2
-        assert message in capsys.readouterr().err
+        assert message in _one_line_error(capsys, *args), args
+
+
+def test_a_damaged_model_file_is_named_with_the_fix(trained, capsys, tmp_path, monkeypatch):
+    """A truncated pickle or Keras archive, or a garbled decision file: one line naming the file."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for entry in trained.iterdir():
+        if entry.name != "models":
+            (repo / entry.name).symlink_to(entry)
+    shutil.copytree(trained / "models", repo / "models")
+    monkeypatch.chdir(repo)
+    for name in ("nb.pkl", "minilm_mlp.keras"):
+        path = repo / "models" / name
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    (repo / "models" / "svm.decision.json").write_text('{"thresholds": {')
+    for model, file in [("nb", "nb.pkl"), ("minilm_mlp", "minilm_mlp.keras"), ("svm", "svm.decision.json")]:
+        err = _one_line_error(capsys, "--overview", "A heist.", "--model", model)
+        assert f"error: models/{file} is corrupt or truncated (" in err
+        assert err.endswith("): run `dvc repro` (or `dvc pull`) to restore it\n")
+    (repo / "models" / "nb.pkl").unlink()
+    err = _one_line_error(capsys, "--overview", "A heist.", "--model", "nb")
+    assert err == "error: models/nb.pkl is missing: run `dvc repro` (or `dvc pull`) first\n"
+
+
+def test_an_overview_without_a_known_word_is_warned_about(trained, capsys):
+    for model in ["nb", "svm", "text_mlp", "minilm_mlp", "details_logreg"]:
+        extra = ["--keywords", "heist"] if model == "details_logreg" else []
+        assert main(["--overview", "zzzz qqqq", "--model", model, "--json", *extra]) == 0
+        captured = capsys.readouterr()
+        warnings = json.loads(captured.out)["warnings"]
+        assert len(warnings) == 1 and warnings[0].startswith("the overview has no word known to "), warnings
+        assert captured.err == f"warning: {warnings[0]}\n"
+        assert main(["--overview", "zzzz qqqq", "--model", model, *extra]) == 0  # text output: the same warning
+        assert capsys.readouterr().err == f"warning: {warnings[0]}\n"
+    movie = _a_test_movie(trained)
+    assert _predict(capsys, "--overview", movie["overview"], "--model", "nb")["warnings"] == []
+
+
+def test_output_names_the_model_and_the_inputs_used_and_ignored(trained, capsys, tmp_path):
+    movie = _a_test_movie(trained)
+    with zipfile.ZipFile(trained / paths.POSTERS) as zf:
+        (tmp_path / "poster.jpg").write_bytes(zf.read(f"{movie['movie_id']}.jpg"))
+    given = ["--title", movie["title"], "--overview", movie["overview"], "--poster", str(tmp_path / "poster.jpg")]
+    result = _predict(capsys, *given, "--keywords", "heist,bank", "--model", "nb")
+    assert result["model"] == "nb" and result["chosen"] == "requested"
+    assert result["inputs_used"] == ["overview"]
+    assert result["inputs_ignored"] == ["title", "poster", "keywords"]
+    assert result["predicted_genres"] == [g["genre"] for g in result["genres"] if g["predicted"]]
+    assert main([*given, "--keywords", "heist,bank", "--model", "nb"]) == 0
+    text = capsys.readouterr().out.splitlines()
+    assert text[:3] == [
+        f"model: nb (requested; validation micro-F1 {result['val_f1_micro']:.3f})",
+        "inputs used: overview",
+        "inputs ignored (not used by nb): title, poster, keywords",
+    ]
+    # MiniLM embeds "<title>. <overview>" (embed_text.text of training): the title counts as used.
+    result = _predict(capsys, *given, "--model", "minilm_mlp")
+    assert result["inputs_used"] == ["title", "overview"] and result["inputs_ignored"] == ["poster"]
+
+
+def _all_inputs(trained, tmp_path) -> list[str]:
+    movie = _a_test_movie(trained)
+    with zipfile.ZipFile(trained / paths.POSTERS) as zf:
+        (tmp_path / "poster.jpg").write_bytes(zf.read(f"{movie['movie_id']}.jpg"))
+    return [
+        "--title", movie["title"], "--overview", movie["overview"], "--poster", str(tmp_path / "poster.jpg"),
+        "--keywords", ",".join(movie["keywords"]) or "heist", "--runtime", str(movie["runtime"]),
+        "--release-date", movie["release_date"],
+    ]  # fmt: skip
+
+
+def test_with_details_and_a_poster_the_default_can_use_them(trained, capsys, tmp_path, monkeypatch):
+    inputs = _all_inputs(trained, tmp_path)
+    decisions = {
+        p.name.removesuffix(".decision.json"): json.loads(p.read_text())["val_f1_micro"]
+        for p in (trained / "models").glob("*.decision.json")
+    }
+    result = _predict(capsys, *inputs)
+    assert result["model"] == max(decisions, key=lambda m: (decisions[m], m))  # every model is usable
+    assert result["chosen"] == "best validation micro-F1 for these inputs"
+    # Where late fusion validates best (as on the full data), it is the default, and it uses them all.
+    original = Predictor.decision
+
+    def late_fusion_best(self, name):
+        decision = original(self, name)
+        return {**decision, "val_f1_micro": 1.0} if name == "late_fusion" else decision
+
+    monkeypatch.setattr(Predictor, "decision", late_fusion_best)
+    result = _predict(capsys, *inputs)
+    assert result["model"] == "late_fusion"
+    assert {"overview", "poster", "keywords", "runtime", "release_date"} <= set(result["inputs_used"])
+    # The same movie without details cannot feed late fusion or the details model.
+    result = _predict(capsys, *inputs[:6])
+    usable = {"svm", "nb", "text_mlp", "minilm_mlp", "poster_mlp", "early_fusion_mlp"}
+    assert result["model"] == max(usable, key=lambda m: (decisions[m], m))
+
+
+def test_the_details_models_reproduce_the_pipelines_scores_from_a_movie_file(trained, capsys, tmp_path):
+    """details_logreg and late_fusion, from --movie: the scores the pipeline gave the test movie."""
+    movie = _a_test_movie(trained)
+    genres = pd.read_csv(trained / paths.GENRES)["name"].tolist()
+    (tmp_path / "posters").mkdir()
+    with zipfile.ZipFile(trained / paths.POSTERS) as zf:
+        (tmp_path / "posters" / "p.jpg").write_bytes(zf.read(f"{movie['movie_id']}.jpg"))
+    fields = {
+        "title": movie["title"],
+        "overview": movie["overview"],
+        "poster": "posters/p.jpg",
+        "tagline": movie["tagline"],
+        "keywords": list(movie["keywords"]),
+        "companies": list(movie["companies"]),
+        "runtime": None if pd.isna(movie["runtime"]) else float(movie["runtime"]),
+        "release_date": movie["release_date"],
+    }
+    (tmp_path / "movie.json").write_text(json.dumps(fields))
+    for model in ["details_logreg", "late_fusion"]:
+        result = _predict(capsys, "--movie", str(tmp_path / "movie.json"), "--model", model)
+        stored = load_predictions(trained / paths.predictions_file(model)).rows(np.array([movie["movie_id"]]))[0]
+        np.testing.assert_allclose(_scores(result, genres), stored, atol=2e-4)
+
+
+def test_a_scikit_learn_model_runs_without_tensorflow(trained):
+    check = (
+        "import sys; from movie_genres.predict.cli import main; "
+        "code = main(['--overview', 'A heist.', '--model', 'nb']); "
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TensorFlow was imported'; "
+        "sys.exit(code)"
+    )
+    done = run([sys.executable, "-c", check], cwd=trained)
+    assert done.returncode == 0, done.stderr
 
 
 def test_a_missing_model_says_to_reproduce(tmp_path, monkeypatch, capsys):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -94,8 +95,10 @@ def predict_probabilities(model: keras.Model, x: np.ndarray) -> np.ndarray:
 def save_keras_model(model: keras.Model, path: Path) -> None:
     """The `.keras` archive, written so that the same model gives the same bytes.
 
-    Keras stamps the archive: `date_saved` in metadata.json and the time on the weights entry.
-    Both are fixed here; the weights and the config are Keras' own.
+    Keras stamps the archive: `date_saved` in metadata.json and the time on the weights entry; and
+    config.json marks objects that several layers share (the float32 dtype policy) by their id(), a
+    memory address that is new in every process. All three are fixed here (the shared ids renumbered
+    1, 2, ... in order of appearance, which keeps the sharing); the weights are Keras' own.
     """
     with atomic_path(path) as partial:
         keras_file = partial.with_suffix(".keras")  # Keras insists on the suffix
@@ -106,11 +109,25 @@ def save_keras_model(model: keras.Model, path: Path) -> None:
                     data = saved.read(entry)
                     if entry.filename == "metadata.json":
                         data = json.dumps({**json.loads(data), "date_saved": None}).encode()
+                    elif entry.filename == "config.json":
+                        data = _renumber_shared_objects(data)
                     fixed = zipfile.ZipInfo(entry.filename, date_time=(1980, 1, 1, 0, 0, 0))
                     fixed.compress_type = entry.compress_type
                     stable.writestr(fixed, data)
         finally:
             keras_file.unlink(missing_ok=True)
+
+
+_SHARED_OBJECT_ID = re.compile(rb'"shared_object_id": (\d+)')
+
+
+def _renumber_shared_objects(config: bytes) -> bytes:
+    numbers: dict[bytes, int] = {}
+
+    def renumbered(match: re.Match[bytes]) -> bytes:
+        return b'"shared_object_id": %d' % numbers.setdefault(match[1], len(numbers) + 1)
+
+    return _SHARED_OBJECT_ID.sub(renumbered, config)
 
 
 def load_keras_model(path: Path) -> keras.Model:

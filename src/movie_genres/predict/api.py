@@ -1,85 +1,322 @@
-"""Genres for a movie the pipeline has never seen, from a trained model.
+"""Genres for movies the pipeline has never seen, from the trained models.
 
-Without a model name, the best model by validation micro-F1 among those the given inputs can feed.
+`Predictor` holds what it has loaded (model cards, tuned thresholds, models, featurizers), so many
+movies cost one load: `Predictor().predict_many(movies)` computes each feature for all the movies
+that need it at once, then runs each model once on its movies. `predict(movie)` is the same path
+for one movie. Without a model name, each movie gets the best model by validation micro-F1 among
+those its inputs can feed.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from movie_genres import paths
 from movie_genres.features.store import join_columns
 from movie_genres.models.predictions import DEFAULT_THRESHOLD
-from movie_genres.models.training import ModelCard, load_card
-from movie_genres.predict.features import FEATURES, pickled_model
-from movie_genres.predict.movie import MovieInput, PredictError
+from movie_genres.models.training import ModelCard
+from movie_genres.predict.features import (
+    FEATURES,
+    TRAINING_WORDS,
+    Featurizers,
+    inputs_used,
+    load_json,
+    load_pickle,
+    model_file_error,
+)
+from movie_genres.predict.movie import DETAIL_FIELDS, ModelFilesError, MovieInput, PredictError, ordered
+
+DETAIL_FLAGS = ", ".join(f"--{name.replace('_', '-')}" for name in DETAIL_FIELDS)
 
 
-def _card(name: str) -> ModelCard:
-    if not paths.model_card(name).is_file():
-        raise PredictError(f"model `{name}` is not trained here: run `dvc repro` (or `dvc pull`) first")
-    return load_card(name)
+def _needs_message(name: str, missing: set[str]) -> str:
+    hints = {"overview": "--overview", "poster": "--poster", "details": DETAIL_FLAGS}
+    wanted = "; ".join(f"{kind} ({hints[kind]})" for kind in sorted(missing))
+    return f"model `{name}` needs {sorted(missing)} as well: give {wanted}"
 
 
-def needed_inputs(card: ModelCard) -> set[str]:
-    if card.components:
-        return set().union(*(needed_inputs(_card(part)) for part in card.components))
-    return set().union(*(FEATURES[f][0] for f in card.features))
+class Predictor:
+    """The trained models of models/, loaded on first use and kept for every later movie."""
+
+    def __init__(self) -> None:
+        self.featurizers = Featurizers()
+        self._cards: dict[str, ModelCard] = {}
+        self._decisions: dict[str, dict] = {}
+        self._models: dict[str, Any] = {}
+        self._genres: list[str] | None = None
+        self.trained = sorted(p.name.removesuffix(".card.json") for p in paths.MODELS.glob("*.card.json"))
+
+    # --- what is on disk ------------------------------------------------------------------------
+
+    def check_model(self, name: str) -> None:
+        if not self.trained:
+            raise ModelFilesError(f"no trained model in {paths.MODELS}/: run `dvc repro` (or `dvc pull`) first")
+        if name not in self.trained:
+            raise ModelFilesError(f"unknown model `{name}`: the trained models are {', '.join(self.trained)}")
+
+    def card(self, name: str) -> ModelCard:
+        if name not in self._cards:
+            self.check_model(name)
+            path = paths.model_card(name)
+            try:
+                self._cards[name] = ModelCard(**load_json(path))
+            except TypeError as err:
+                raise model_file_error(path, err) from None
+        return self._cards[name]
+
+    def decision(self, name: str) -> dict:
+        if name not in self._decisions:
+            path = paths.model_decision(name)
+            decision = load_json(path)
+            if not isinstance(decision, dict) or not {"thresholds", "val_f1_micro"} <= set(decision):
+                raise model_file_error(path, ValueError("no thresholds or val_f1_micro"))
+            missing = [genre for genre in self.genres() if genre not in decision["thresholds"]]
+            if missing:
+                raise ModelFilesError(
+                    f"{path} has no threshold for {', '.join(missing)} of {paths.GENRES}: "
+                    "run `dvc repro` so models and genres match"
+                )
+            self._decisions[name] = decision
+        return self._decisions[name]
+
+    def genres(self) -> list[str]:
+        if self._genres is None:
+            import pandas as pd
+
+            if not paths.GENRES.is_file():
+                raise model_file_error(paths.GENRES)
+            try:
+                self._genres = pd.read_csv(paths.GENRES)["name"].astype(str).tolist()
+            except Exception as err:
+                raise model_file_error(paths.GENRES, err) from None
+        return self._genres
+
+    def leaves(self, name: str) -> dict[str, float]:
+        """The models whose scores make up `name`'s, with their weights (a plain model is its own)."""
+        card = self.card(name)
+        if not card.components:
+            return {name: 1.0}
+        weights: dict[str, float] = {}
+        for part, weight in card.components.items():
+            for leaf, w in self.leaves(part).items():
+                weights[leaf] = weights.get(leaf, 0.0) + weight * w
+        return weights
+
+    def features(self, name: str) -> list[str]:
+        """The feature files `name` reads, its components' included."""
+        found: list[str] = []
+        for leaf in self.leaves(name):
+            for feature in self.card(leaf).features:
+                if feature not in FEATURES:
+                    raise ModelFilesError(
+                        f"model `{leaf}` was trained on {feature}, which predict cannot compute: "
+                        "add it to movie_genres/predict/features.py"
+                    )
+                if feature not in found:
+                    found.append(feature)
+        return found
+
+    def needed_inputs(self, name: str) -> set[str]:
+        return set().union(*(FEATURES[f].needs for f in self.features(name)))
+
+    def _model(self, leaf: str) -> Any:
+        if leaf not in self._models:
+            card = self.card(leaf)
+            path = Path(card.artifact)
+            if card.artifact.endswith(".keras"):
+                if not path.is_file():
+                    raise model_file_error(path)
+                from movie_genres.models.mlp import load_keras_model
+
+                try:
+                    self._models[leaf] = load_keras_model(path)
+                except Exception as err:  # a damaged archive raises zip, h5 or Keras errors
+                    raise model_file_error(path, err) from None
+            else:
+                self._models[leaf] = load_pickle(path)
+        return self._models[leaf]
+
+    # --- choosing ---------------------------------------------------------------------------------
+
+    def usable(self, movie: MovieInput) -> list[str]:
+        have = movie.available()
+        return [name for name in self.trained if self.needed_inputs(name) <= have]
+
+    def choose(self, movie: MovieInput) -> str:
+        """The best model by validation micro-F1 (ties: by name) that this movie's inputs can feed."""
+        self._check_inputs(movie)
+        usable = self.usable(movie)
+        if not usable:
+            raise PredictError(
+                f"no trained model can use only {sorted(movie.available()) or 'nothing'}: "
+                "give an overview (--overview) or a poster (--poster)"
+            )
+        return max(usable, key=lambda name: (self.decision(name)["val_f1_micro"], name))
+
+    def _check_inputs(self, movie: MovieInput) -> None:
+        if movie.overview is not None and not movie.overview.strip():
+            raise PredictError("the overview is empty: give the movie's plot summary")
+        if not movie.available() & {"overview", "poster"}:
+            given = ordered(movie.given())
+            had = f"only {', '.join(given)} given" if given else "nothing given"
+            raise PredictError(
+                f"{had}: every model needs an overview (--overview or --overview-file) or a poster (--poster)"
+            )
+
+    def _plan(self, movie: MovieInput, model: str | None) -> str:
+        if model is None:
+            return self.choose(movie)
+        self._check_inputs(movie)
+        missing = self.needed_inputs(model) - movie.available()
+        if missing:
+            raise PredictError(_needs_message(model, missing))
+        return model
+
+    # --- predicting -------------------------------------------------------------------------------
+
+    def predict(self, movie: MovieInput, model: str | None = None) -> dict:
+        """One movie's prediction (see `predict_many`); a movie that cannot be predicted raises PredictError."""
+        result = self.predict_many([movie], model)[0]
+        if "error" in result:
+            raise PredictError(result["error"])
+        return result
+
+    def predict_many(self, movies: Sequence[MovieInput], model: str | None = None) -> list[dict]:
+        """Each movie's prediction, in order: the model, the inputs used and ignored, warnings, and
+        every genre's score, predicted where it reaches the genre's tuned threshold.
+
+        A movie that cannot be predicted (no usable input, an input the model needs is missing) gets
+        {"error": message}. Errors of the trained files themselves (an unknown model, a missing or
+        damaged file) concern every movie and raise PredictError.
+        """
+        if model is not None:
+            self.check_model(model)
+            self.features(model)  # a feature predict cannot compute is every movie's problem
+        elif not self.trained:
+            self.check_model("")
+        chosen: list[str | None] = []
+        errors: dict[int, str] = {}
+        for i, movie in enumerate(movies):
+            try:
+                chosen.append(self._plan(movie, model))
+            except ModelFilesError:
+                raise
+            except PredictError as err:
+                chosen.append(None)
+                errors[i] = str(err)
+
+        # Which movies each leaf model scores, and which movies each feature describes.
+        leaf_rows: dict[str, list[int]] = {}
+        for i, name in enumerate(chosen):
+            if name is not None:
+                for leaf in self.leaves(name):
+                    leaf_rows.setdefault(leaf, []).append(i)
+        feature_rows: dict[str, list[int]] = {}
+        for leaf, rows in leaf_rows.items():
+            for feature in self.card(leaf).features:
+                feature_rows[feature] = sorted(set(feature_rows.get(feature, [])) | set(rows))
+
+        computed = {
+            feature: (FEATURES[feature].compute(self.featurizers, [movies[i] for i in rows]), _positions(rows))
+            for feature, rows in feature_rows.items()
+        }
+        text_rows = [i for i, name in enumerate(chosen) if name is not None and "overview" in self.needed_inputs(name)]
+        unknown_to_training: set[int] = set()
+        if text_rows:
+            flags = self.featurizers.unknown_to_training_words([movies[i] for i in text_rows])
+            unknown_to_training = {i for i, flag in zip(text_rows, flags) if flag}
+        leaf_scores = {}
+        for leaf, rows in leaf_rows.items():
+            x = join_columns([_take(computed[f][0].matrix, computed[f][1], rows) for f in self.card(leaf).features])
+            leaf_scores[leaf] = (self._scores(leaf, x), _positions(rows))
+
+        results: list[dict] = []
+        for i, name in enumerate(chosen):
+            if name is None:
+                results.append({"error": errors[i]})
+                continue
+            scores = sum(
+                weight * leaf_scores[leaf][0][leaf_scores[leaf][1][i]] for leaf, weight in self.leaves(name).items()
+            )
+            result = self._result(name, movies[i], np.asarray(scores), computed, i, i in unknown_to_training)
+            result["chosen"] = "requested" if model else "best validation micro-F1 for these inputs"
+            results.append(result)
+        return results
+
+    def _scores(self, leaf: str, x: Any) -> np.ndarray:
+        card = self.card(leaf)
+        model = self._model(leaf)
+        if card.artifact.endswith(".keras"):
+            from movie_genres.models.mlp import predict_probabilities
+
+            scores = predict_probabilities(model, x)
+        else:
+            scores = model.decision_function(x) if card.kind == "margin" else model.predict_proba(x)
+        scores = np.asarray(scores)
+        if scores.shape[1] != len(self.genres()):
+            raise ModelFilesError(
+                f"model `{leaf}` scores {scores.shape[1]} genres, {paths.GENRES} lists {len(self.genres())}: "
+                "run `dvc repro` so models and genres match"
+            )
+        return scores
+
+    def _result(
+        self, name: str, movie: MovieInput, scores: np.ndarray, computed: dict, i: int, unknown_to_training: bool
+    ) -> dict:
+        card = self.card(name)
+        thresholds = self.decision(name)["thresholds"]
+        used: set[str] = set()
+        unknown_to = [TRAINING_WORDS] if unknown_to_training else []
+        for feature in self.features(name):
+            used |= inputs_used(feature, movie, self.featurizers)
+            rows, position = computed[feature]
+            vocabulary = FEATURES[feature].vocabulary
+            if rows.no_known_word is not None and rows.no_known_word[position[i]] and vocabulary not in unknown_to:
+                unknown_to.append(vocabulary)
+        warnings = []
+        if unknown_to:
+            warnings.append(
+                f"the overview has no word known to {' or to '.join(unknown_to)}: the scores of `{name}` "
+                "may not reflect it; give the movie's plot summary in English"
+            )
+        genres: list[dict[str, Any]] = [
+            {"genre": genre, "score": round(float(score), 4), "predicted": bool(score >= thresholds[genre])}
+            for genre, score in zip(self.genres(), scores)
+        ]
+        genres.sort(key=lambda g: -g["score"])
+        return {
+            "model": name,
+            "chosen": "",  # set by the caller
+            "val_f1_micro": self.decision(name)["val_f1_micro"],
+            "inputs_used": ordered(used),
+            "inputs_ignored": ordered(movie.given() - used),
+            "warnings": warnings,
+            "predicted_genres": [g["genre"] for g in genres if g["predicted"]],
+            "score_kind": card.kind,
+            "default_threshold": DEFAULT_THRESHOLD[card.kind],
+            "genres": genres,
+        }
 
 
-def model_scores(card: ModelCard, movie: MovieInput) -> np.ndarray:
-    """The model's per-genre scores for one movie."""
-    if card.components:
-        parts = [weight * model_scores(_card(part), movie) for part, weight in card.components.items()]
-        return np.sum(parts, axis=0)
-    x = join_columns([FEATURES[f][1](movie) for f in card.features])
-    if card.artifact.endswith(".keras"):
-        from movie_genres.models.mlp import load_keras_model, predict_probabilities
-
-        return predict_probabilities(load_keras_model(Path(card.artifact)), x)[0]
-    model = pickled_model(card.name)
-    return (model.decision_function(x) if card.kind == "margin" else model.predict_proba(x))[0]
+def _positions(rows: list[int]) -> dict[int, int]:
+    return {row: position for position, row in enumerate(rows)}
 
 
-def _decision(name: str) -> dict:
-    path = paths.model_decision(name)
-    if not path.is_file():
-        raise PredictError(f"{path} is missing: run `dvc repro` (or `dvc pull`) first")
-    return json.loads(path.read_text())
+def _take(matrix: Any, position: dict[int, int], rows: list[int]) -> Any:
+    return matrix[[position[r] for r in rows]]
 
 
-def choose_model(movie: MovieInput, trained: list[str]) -> str:
-    """The best model by validation micro-F1 whose inputs this movie has."""
-    if not trained:
-        raise PredictError(f"no trained model in {paths.MODELS}/: run `dvc repro` (or `dvc pull`) first")
-    have = movie.available()
-    usable = [name for name in trained if needed_inputs(_card(name)) <= have]
-    if not usable:
-        raise PredictError(f"no trained model can use only {sorted(have) or 'nothing'}: give an overview or a poster")
-    return max(usable, key=lambda name: _decision(name)["val_f1_micro"])
-
-
-def trained_models() -> list[str]:
-    return sorted(p.name.removesuffix(".card.json") for p in paths.MODELS.glob("*.card.json"))
+@cache
+def _shared(models_dir: Path) -> Predictor:
+    return Predictor()
 
 
 def predict(movie: MovieInput, model: str | None = None) -> dict:
-    if movie.overview is not None and not movie.overview.strip():
-        raise PredictError("the overview is empty: give the movie's plot summary")
-    name = model or choose_model(movie, trained_models())
-    card = _card(name)
-    missing = needed_inputs(card) - movie.available()
-    if missing:
-        raise PredictError(f"model `{name}` needs {sorted(missing)} as well")
-    scores = model_scores(card, movie)
-    decision = _decision(name)
-    genres = [
-        {"genre": genre, "score": round(float(score), 4), "predicted": bool(score >= decision["thresholds"][genre])}
-        for genre, score in zip(pd.read_csv(paths.GENRES)["name"], scores)
-    ]
-    genres.sort(key=lambda g: -g["score"])
-    return {"model": name, "score_kind": card.kind, "default_threshold": DEFAULT_THRESHOLD[card.kind], "genres": genres}
+    """One movie's prediction, with a Predictor kept for the models folder of the working directory,
+    so later calls reuse the loaded models."""
+    return _shared(paths.MODELS.resolve()).predict(movie, model)

@@ -1,78 +1,226 @@
-"""The feature registry: for each feature file a model may be trained on, how to compute a new movie's row."""
+"""The feature registry: for each feature file a model may be trained on, how to compute new movies' rows.
+
+Each featurizer (the fitted bag of words, the detail featurizer, the word vectors, the MiniLM
+encoder, the poster CNN) is loaded once per `Featurizers` and then describes many movies at a time:
+sparse transforms on all rows at once, MiniLM in batches of similar length, the CNN on stacked posters.
+Its settings are the ones the feature stage recorded when the models were trained
+(models/<features>.featurizer.json), not today's params.yaml.
+TensorFlow is imported only by the MiniLM and CNN featurizers, when a model needs them.
+"""
 
 from __future__ import annotations
 
 import json
 import pickle
+import re
 from collections.abc import Callable
-from functools import cache
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel
 
 from movie_genres import paths
 from movie_genres.params import EmbedTextParams, VggExtractParams, WordVectorsParams
-from movie_genres.predict.movie import MovieInput, PredictError
+from movie_genres.predict.movie import ModelFilesError, MovieInput, PredictError, movies_frame
 
 Settings = TypeVar("Settings", bound=BaseModel)
 
+FIX = "run `dvc repro` (or `dvc pull`) to restore it"
 
-@cache
-def pickled_model(name: str) -> Any:
-    path = paths.model_file(name)
+
+def model_file_error(path: Path, err: Exception | None = None) -> ModelFilesError:
+    """The one-line error for a missing, corrupt or truncated file the pipeline wrote."""
+    if err is None:
+        return ModelFilesError(f"{path} is missing: run `dvc repro` (or `dvc pull`) first")
+    reason = f"{type(err).__name__}: {err}".replace("\n", " ")
+    if len(reason) > 160:
+        reason = reason[:157] + "..."
+    return ModelFilesError(f"{path} is corrupt or truncated ({reason}): {FIX}")
+
+
+def load_pickle(path: Path) -> Any:
     if not path.is_file():
-        raise PredictError(f"{path} is missing: run `dvc repro` (or `dvc pull`) first")
-    with open(path, "rb") as f:
-        return pickle.load(f)
+        raise model_file_error(path)
+    try:
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    except Exception as err:  # unpickling a damaged file raises almost anything
+        raise model_file_error(path, err) from None
+
+
+def load_json(path: Path) -> Any:
+    if not path.is_file():
+        raise model_file_error(path)
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise model_file_error(path, err) from None
 
 
 def trained_settings(features: Path, model: type[Settings]) -> Settings:
     """The settings `features` was computed with when the models were trained, not today's params.yaml:
     a new movie must be described exactly as the training movies were."""
     path = paths.featurizer_settings(features)
-    if not path.is_file():
-        raise PredictError(f"{path} is missing: run `dvc repro` (or `dvc pull`) first")
-    return model.model_validate(json.loads(path.read_text()))
+    try:
+        return model.model_validate(load_json(path))
+    except ValueError as err:  # pydantic's ValidationError
+        raise model_file_error(path, err) from None
 
 
-def _word_vectors_row(movie: MovieInput) -> np.ndarray:
-    from movie_genres.features.word_vectors import load_word_vectors, mean_word_vectors
-
-    params = trained_settings(paths.TEXT_WORD_VECTORS, WordVectorsParams)
-    return mean_word_vectors(pd.Series([movie.overview]), load_word_vectors(params), params.lowercase).matrix
-
-
-def _poster_row(movie: MovieInput) -> np.ndarray:
-    from movie_genres.features.cnn import build_backbone
-    from movie_genres.features.poster_features import prepare_image
-
-    if movie.poster is None:
-        raise PredictError("this model needs a poster: give --poster")
-    params = trained_settings(paths.POSTER_FEATURES, VggExtractParams)
-    model = build_backbone(params)
-    return np.asarray(model.predict_on_batch(prepare_image(movie.poster, params.image_input)[None]))
+@dataclass
+class FeatureRows:
+    matrix: Any  # movies x columns, dense or sparse, in the order of the movies given
+    no_known_word: np.ndarray | None = None  # bool per movie: the overview has no word this featurizer knows
 
 
-def _minilm_row(movie: MovieInput) -> np.ndarray:
-    from movie_genres.features.sentence_encoder import SentenceEncoder, find_model_dir, movie_texts
-
-    params = trained_settings(paths.TEXT_MINILM, EmbedTextParams)
-    encoder = SentenceEncoder(find_model_dir(params.model_dir), params.batch_size)
-    return encoder.encode(movie_texts(movie.frame(), params.text))
+_WORD = re.compile(r"\w+")
 
 
-# Feature file -> (the inputs it needs, how to compute its row for a new movie).
-FEATURES: dict[str, tuple[set[str], Callable[[MovieInput], Any]]] = {
-    str(paths.TEXT_COUNTS): ({"overview"}, lambda m: pickled_model("bag_of_words").counts(m.frame()["overview"])),
-    str(paths.TEXT_TFIDF): ({"overview"}, lambda m: pickled_model("bag_of_words").tfidf(m.frame()["overview"])),
-    str(paths.TEXT_WORD_VECTORS): ({"overview"}, _word_vectors_row),
-    str(paths.DETAIL_FEATURES): (
-        {"overview", "details"},
-        lambda m: pickled_model("detail_featurizer").transform(m.frame()),
-    ),
-    str(paths.POSTER_FEATURES): ({"poster"}, _poster_row),
-    str(paths.TEXT_MINILM): ({"overview"}, _minilm_row),
+class Featurizers:
+    """The fitted featurizers, each loaded on first use and kept."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, Any] = {}
+
+    def _get(self, key: str, load: Callable[[], Any]) -> Any:
+        if key not in self._loaded:
+            self._loaded[key] = load()
+        return self._loaded[key]
+
+    # --- scikit-learn featurizers ---------------------------------------------------------------
+
+    def bag_of_words(self) -> Any:
+        return self._get("bag_of_words", lambda: load_pickle(paths.model_file("bag_of_words")))
+
+    def detail_featurizer(self) -> Any:
+        return self._get("detail_featurizer", lambda: load_pickle(paths.model_file("detail_featurizer")))
+
+    def unknown_to_training_words(self, movies: list[MovieInput]) -> np.ndarray:
+        """Per movie: whether its overview has no word of the bag-of-words vocabulary, the words
+        frequent in the training overviews (a text no model has seen the like of)."""
+        counts = self.bag_of_words().counts(movies_frame(movies)["overview"])
+        return np.diff(counts.indptr) == 0
+
+    def counts(self, movies: list[MovieInput]) -> FeatureRows:
+        matrix = self.bag_of_words().counts(movies_frame(movies)["overview"])
+        return FeatureRows(matrix, np.diff(matrix.indptr) == 0)
+
+    def tfidf(self, movies: list[MovieInput]) -> FeatureRows:
+        bag = self.bag_of_words()
+        counts = bag.counts(movies_frame(movies)["overview"])
+        return FeatureRows(bag.tfidf_weighting.transform(counts).tocsr(), np.diff(counts.indptr) == 0)
+
+    def details(self, movies: list[MovieInput]) -> FeatureRows:
+        return FeatureRows(self.detail_featurizer().transform(movies_frame(movies)))
+
+    def detail_blocks(self) -> set[str]:
+        """The detail fields the fitted featurizer uses (a block can be off, or empty on tiny data)."""
+        field_of = {
+            "tagline": "tagline",
+            "keyword": "keywords",
+            "company": "companies",
+            "year": "release_date",
+            "runtime": "runtime",
+        }
+        return {field_of[name] for name, _ in self.detail_featurizer().blocks}
+
+    # --- word vectors (gensim) ------------------------------------------------------------------
+
+    def word_vectors(self, movies: list[MovieInput]) -> FeatureRows:
+        from movie_genres.features.word_vectors import load_word_vectors, mean_word_vectors
+
+        params = self._get(
+            "word_vectors_settings", lambda: trained_settings(paths.TEXT_WORD_VECTORS, WordVectorsParams)
+        )
+        vectors = self._get("word_vectors", lambda: load_word_vectors(params))
+        means = mean_word_vectors(movies_frame(movies)["overview"], vectors, params.lowercase)
+        return FeatureRows(means.matrix, means.no_known_word)
+
+    # --- TensorFlow featurizers -----------------------------------------------------------------
+
+    def minilm_settings(self) -> EmbedTextParams:
+        return self._get("minilm_settings", lambda: trained_settings(paths.TEXT_MINILM, EmbedTextParams))
+
+    def _encoder(self) -> Any:
+        from movie_genres.features.sentence_encoder import SentenceEncoder, find_model_dir
+
+        params = self.minilm_settings()
+        return self._get("minilm", lambda: SentenceEncoder(find_model_dir(params.model_dir), params.batch_size))
+
+    def _minilm_vocabulary(self) -> set[str]:
+        def load() -> set[str]:
+            from movie_genres.features.sentence_encoder import find_model_dir
+
+            vocab = (find_model_dir(self.minilm_settings().model_dir) / "vocab.txt").read_text().split("\n")
+            return {token for token in vocab if token.isalpha() and len(token) > 1}
+
+        return self._get("minilm_vocabulary", load)
+
+    def minilm(self, movies: list[MovieInput]) -> FeatureRows:
+        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+        from movie_genres.features.sentence_encoder import movie_texts, normalize_like_bert
+
+        encoder = self._encoder()
+        frame = movies_frame(movies)
+        vocabulary = self._minilm_vocabulary()
+        unknown = np.array(
+            [
+                not any(
+                    word in vocabulary and word not in ENGLISH_STOP_WORDS
+                    for word in _WORD.findall(normalize_like_bert(text, encoder.lowercase, encoder.strip_accents))
+                )
+                for text in frame["overview"]
+            ]
+        )
+        return FeatureRows(encoder.encode(movie_texts(frame, self.minilm_settings().text)), unknown)
+
+    def poster_cnn(self, movies: list[MovieInput]) -> FeatureRows:
+        from movie_genres.features.cnn import build_backbone
+        from movie_genres.features.poster_features import predict_in_batches, prepare_image
+
+        params = self._get("cnn_settings", lambda: trained_settings(paths.POSTER_FEATURES, VggExtractParams))
+        # Padded to the pipeline's batch size: the same arithmetic as vgg_extract, one compiled shape.
+        predict = self._get("cnn", lambda: predict_in_batches(build_backbone(params), params.batch_size))
+        rows = []
+        for start in range(0, len(movies), params.batch_size):
+            batch = movies[start : start + params.batch_size]
+            posters = [m.poster for m in batch if m.poster is not None]
+            if len(posters) < len(batch):
+                raise PredictError("this model needs a poster: give --poster")
+            rows.append(predict(np.stack([prepare_image(poster, params.image_input) for poster in posters])))
+        return FeatureRows(np.concatenate(rows).astype(np.float32))
+
+
+@dataclass(frozen=True)
+class Feature:
+    needs: frozenset[str]  # the kinds of input it cannot do without: overview, poster, details
+    compute: Callable[[Featurizers, list[MovieInput]], FeatureRows]
+    vocabulary: str = ""  # what "a known word" means for it, for the no-known-word warning
+
+
+TRAINING_WORDS = "the training overviews' vocabulary (bag of words)"
+
+
+# Feature file -> what it needs and how to compute new movies' rows.
+FEATURES: dict[str, Feature] = {
+    str(paths.TEXT_COUNTS): Feature(frozenset({"overview"}), Featurizers.counts, TRAINING_WORDS),
+    str(paths.TEXT_TFIDF): Feature(frozenset({"overview"}), Featurizers.tfidf, TRAINING_WORDS),
+    str(paths.TEXT_WORD_VECTORS): Feature(frozenset({"overview"}), Featurizers.word_vectors, "the word vectors"),
+    str(paths.DETAIL_FEATURES): Feature(frozenset({"details"}), Featurizers.details),
+    str(paths.POSTER_FEATURES): Feature(frozenset({"poster"}), Featurizers.poster_cnn),
+    str(paths.TEXT_MINILM): Feature(frozenset({"overview"}), Featurizers.minilm, "MiniLM's word list"),
 }
+
+
+def inputs_used(feature: str, movie: MovieInput, featurizers: Featurizers) -> set[str]:
+    """The inputs of `movie` that `feature` reads."""
+    given = movie.given()
+    if feature == str(paths.DETAIL_FEATURES):
+        return given & featurizers.detail_blocks()
+    used = set(FEATURES[feature].needs) & given
+    if feature == str(paths.TEXT_MINILM) and featurizers.minilm_settings().text == "title_overview":
+        used |= given & {"title"}
+    return used

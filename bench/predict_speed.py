@@ -1,0 +1,147 @@
+"""How fast `predict` is: batch throughput per model, and one command's wall time.
+
+Run after `dvc repro` (or `dvc pull`), from the repository root:
+    python -m bench.predict_speed [--movies 500] [--repeats 3]
+The movies are the first test movies of data/dataset.parquet (title, overview, details) with their
+posters from data/posters.zip, written as a JSON Lines file. Prints, as medians of the repeats:
+- batch, end to end: `python -m movie_genres.predict --input movies.jsonl --output preds.jsonl --model M`,
+  start-up and loading included, in movies per second;
+- batch, warm: `Predictor.predict_many` on all the movies with the models already loaded;
+- one movie: the wall time of one `python -m movie_genres.predict` call, per model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from movie_genres import paths
+from movie_genres.data.dataset import read_table
+from movie_genres.data.posters import entry_name
+
+BATCH_MODELS = {"text": ["nb", "minilm_mlp", "details_logreg"], "poster": ["poster_mlp", "late_fusion"]}
+ONE_MOVIE = {
+    "nb": ["--overview"],
+    "svm": ["--overview"],
+    "default, overview only": ["--overview"],
+    "details_logreg": ["--overview", "--details"],
+    "late_fusion": ["--overview", "--details", "--poster"],
+}
+
+
+def write_movies(folder: Path, count: int) -> list[dict]:
+    """The first `count` test movies as input rows, posters extracted beside them."""
+    dataset = read_table(paths.DATASET)
+    test = dataset[dataset["subset"] == "test"].head(count)
+    rows = []
+    with zipfile.ZipFile(paths.POSTERS) as archive:
+        for movie in test.itertuples():
+            poster = folder / entry_name(movie.movie_id)
+            poster.write_bytes(archive.read(entry_name(movie.movie_id)))
+            runtime = None if movie.runtime != movie.runtime else float(movie.runtime)
+            rows.append(
+                {
+                    "id": int(movie.movie_id),
+                    "title": movie.title,
+                    "overview": movie.overview,
+                    "tagline": movie.tagline,
+                    "keywords": list(movie.keywords),
+                    "companies": list(movie.companies),
+                    "runtime": runtime,
+                    "release_date": movie.release_date,
+                    "poster": poster.name,
+                }
+            )
+    without_posters = [{k: v for k, v in row.items() if k != "poster"} for row in rows]
+    for name, table in (("movies.jsonl", rows), ("movies_text.jsonl", without_posters)):
+        (folder / name).write_text("".join(json.dumps(row) + "\n" for row in table))
+    return rows
+
+
+def median_seconds(run: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def command(*args: str) -> Callable[[], None]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, ["src", os.environ.get("PYTHONPATH")]))}
+
+    def run() -> None:
+        done = subprocess.run([sys.executable, "-m", "movie_genres.predict", *args], env=env, capture_output=True)
+        if done.returncode != 0:
+            raise SystemExit(f"predict {' '.join(args)} failed:\n{done.stderr.decode()}")
+
+    return run
+
+
+def one_movie_args(row: dict, folder: Path, wanted: list[str]) -> list[str]:
+    args = ["--title", row["title"]]
+    if "--overview" in wanted:
+        args += ["--overview", row["overview"]]
+    if "--details" in wanted:
+        details = {
+            "--tagline": row["tagline"],
+            "--keywords": ",".join(row["keywords"]),
+            "--companies": ",".join(row["companies"]),
+            "--release-date": row["release_date"],
+            "--runtime": row["runtime"] and str(row["runtime"]),
+        }
+        args += [part for flag, value in details.items() if value for part in (flag, value)]
+    if "--poster" in wanted:
+        args += ["--poster", str(folder / row["poster"])]
+    return args
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--movies", type=int, default=500)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    from movie_genres.predict.api import Predictor
+    from movie_genres.predict.movie import movie_from_mapping
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        rows = write_movies(folder, args.movies)
+        n = len(rows)
+        print(f"{n} test movies, medians of {args.repeats} runs, {os.cpu_count()} CPUs\n")
+        print(f"{'batch':<8} {'model':<16} {'end to end (CLI)':>22} {'warm predict_many':>22}")
+        for kind, models in BATCH_MODELS.items():
+            source = folder / ("movies.jsonl" if kind == "poster" else "movies_text.jsonl")
+            movies = [movie_from_mapping(row, folder) for row in (json.loads(line) for line in source.open())]
+            for model in models:
+                cli = median_seconds(
+                    command("--input", str(source), "--output", str(folder / "preds.jsonl"), "--model", model),
+                    args.repeats,
+                )
+                predictor = Predictor()
+                predictor.predict_many(movies[:1], model)  # loads the model and its featurizers
+                warm = median_seconds(
+                    lambda p=predictor, m=model, movies=movies: p.predict_many(movies, m), args.repeats
+                )
+                print(
+                    f"{kind:<8} {model:<16} {n / cli:>10.1f} movies/s ({cli:5.1f} s) "
+                    f"{n / warm:>10.1f} movies/s ({warm:5.1f} s)"
+                )
+        print(f"\n{'one movie':<36} {'wall time of one call':>22}")
+        for label, wanted in ONE_MOVIE.items():
+            model_args = [] if label.startswith("default") else ["--model", label]
+            seconds = median_seconds(command(*one_movie_args(rows[0], folder, wanted), *model_args), args.repeats)
+            print(f"{label + ' (' + ', '.join(w[2:] for w in wanted) + ')':<36} {seconds:>20.1f} s")
+
+
+if __name__ == "__main__":
+    main()
