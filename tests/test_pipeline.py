@@ -135,13 +135,13 @@ def test_a_second_repro_does_nothing(small_repo):
 @pytest.mark.parametrize(
     ("param", "value", "expected"),
     [
-        (("train_nb", "alpha"), 0.5, {"train_nb", "evaluate@nb"}),
+        (("train_nb", "alpha"), 0.5, {"train_nb", "evaluate@nb", "report"}),
         (
             ("train_poster_mlp", "learning_rate"),
             0.001,
-            {"train_poster_mlp", "evaluate@poster_mlp", "late_fusion", "evaluate@late_fusion"},
+            {"train_poster_mlp", "evaluate@poster_mlp", "late_fusion", "evaluate@late_fusion", "report"},
         ),
-        (("late_fusion", "text_model"), "nb", {"late_fusion", "evaluate@late_fusion"}),
+        (("late_fusion", "text_model"), "nb", {"late_fusion", "evaluate@late_fusion", "report"}),
     ],
 )
 def test_changing_a_param_reruns_only_what_depends_on_it(small_repo, param, value, expected):

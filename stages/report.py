@@ -1,0 +1,40 @@
+"""Stage report: the results page, one self-contained HTML file (reports/report.html).
+
+Usage: python -m stages.report MODEL [MODEL ...]   (dvc.yaml lists every evaluated model)
+"""
+
+import argparse
+
+from movie_genres import paths
+from movie_genres.data.posters import PosterArchive
+from movie_genres.files import atomic_path
+from movie_genres.params import EvaluateParams, load_section, read_params
+from movie_genres.report.inputs import read_data_summary, read_genre_plots, read_model, read_test_movies
+from movie_genres.report.page import build_page
+from movie_genres.report.settings import ReportParams
+from movie_genres.stage_io import run_stage
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("models", nargs="+", help="model names, e.g. svm nb")
+    args = parser.parse_args()
+    raw = read_params()
+    params = load_section(raw, "report", ReportParams)
+    top_k = load_section(raw, "evaluate", EvaluateParams).top_k
+    with PosterArchive(paths.POSTERS) as posters:
+        page = build_page(
+            [read_model(model) for model in args.models],
+            read_test_movies(args.models),
+            read_data_summary(),
+            read_genre_plots(),
+            posters.read,
+            params,
+            top_k,
+        )
+    with atomic_path(paths.REPORTS / "report.html") as partial:
+        partial.write_text(page, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    run_stage(main)
