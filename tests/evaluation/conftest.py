@@ -1,13 +1,16 @@
-"""Real scores to judge: naive Bayes on the bundled movies' overviews, trained on some, scoring the rest."""
+"""Real scores to judge (naive Bayes on the bundled movies' overviews, trained on some, scoring the rest),
+and a headless browser for the pages the project writes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 from movie_genres.data.dataset import label_matrix
+from tests.headless_browser import CHROMIUM, Browser
 
 
 @dataclass
@@ -33,3 +36,12 @@ def scored_movies(bundled) -> Scored:
     train = np.arange(len(raw)) < 3000
     model = train_multinomial_nb(counts[train], labels[train], TrainNbParams(alpha=1.0))  # Foreign: no train movie
     return Scored([genre_names[g] for g in genre_ids], labels[~train], model.predict_proba(counts[~train]))
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory) -> Iterator[Browser]:
+    """Headless Chromium; the test is skipped, with the reason, where it is not installed."""
+    if CHROMIUM is None:
+        pytest.skip("needs a headless browser: apt-get install chromium (.ci/run installs it)")
+    with Browser(tmp_path_factory.mktemp("chromium_profile")) as opened:
+        yield opened

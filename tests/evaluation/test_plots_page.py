@@ -15,7 +15,6 @@ import importlib.util
 import json
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -103,14 +102,6 @@ def plots_repo(tmp_path_factory) -> Path:
     git("add", "-A", cwd=repo)
     git("commit", "-q", "-m", "plot data", cwd=repo)
     return repo
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory) -> Iterator[Browser]:
-    if CHROMIUM is None:
-        pytest.skip("needs a headless browser: apt-get install chromium (.ci/run installs it)")
-    with Browser(tmp_path_factory.mktemp("chromium_profile")) as opened:
-        yield opened
 
 
 def specs_by_chart(index: Path) -> dict[str, dict]:

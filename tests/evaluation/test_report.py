@@ -16,7 +16,6 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +33,7 @@ from movie_genres.report.images import thumbnail
 from movie_genres.report.inputs import GENRE_PLOTS, Figure, breakdown_file, parse_rules
 from tests.conftest import ROOT
 from tests.dvc_repo import set_params
-from tests.headless_browser import CHROMIUM, Browser
+from tests.headless_browser import CHROMIUM
 
 # --- The pieces ---------------------------------------------------------------------------------------
 
@@ -251,14 +250,6 @@ PROBE = """document.readyState !== 'complete' ? null : {
         style: [getComputedStyle(g).textDecorationLine, getComputedStyle(g).color]}))]))])),
   heatCells: document.querySelectorAll('table.heat tbody td').length,
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory) -> Iterator[Browser]:
-    if CHROMIUM is None:
-        pytest.skip("needs a headless browser: apt-get install chromium (.ci/run installs it)")
-    with Browser(tmp_path_factory.mktemp("chromium_profile")) as opened:
-        yield opened
 
 
 @needs_chromium
