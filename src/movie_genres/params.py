@@ -28,11 +28,13 @@ class ParamError(UserError, ValueError):
     """A parameter in params.yaml is missing, unknown or out of range."""
 
 
-class _Params(BaseModel):
+class StrictParams(BaseModel):
+    """The base of every params.yaml section: strict types, no unknown keys, read-only."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
-class TmdbListParams(_Params):
+class TmdbListParams(StrictParams):
     api_base_url: str
     language: str
     n_movies: PositiveInt | None
@@ -43,17 +45,17 @@ class TmdbListParams(_Params):
     details: bool
 
 
-class FetchListParams(_Params):
+class FetchListParams(StrictParams):
     source: Literal["bundled", "tmdb"]
     max_movies: int | None = Field(ge=10, description="null keeps every movie")
     tmdb: TmdbListParams
 
 
-class FetchPostersParams(_Params):
+class FetchPostersParams(StrictParams):
     tmdb_poster_size: str = Field(min_length=1, pattern=r"\S", description="a size TMDB lists, e.g. w185")
 
 
-class TmdbHttpParams(_Params):
+class TmdbHttpParams(StrictParams):
     requests_per_second: float = Field(gt=0, le=50, description="TMDB's soft cap is about 40-50 requests/s")
     workers: int = Field(ge=1, le=64)
     timeout_s: float = Field(gt=0)
@@ -62,16 +64,16 @@ class TmdbHttpParams(_Params):
     cache_dir: str = Field(pattern=r"\S", description="a folder path")
 
 
-class GenreAnalysisParams(_Params):
+class GenreAnalysisParams(StrictParams):
     n_clusters: int = Field(ge=2)
 
 
-class SplitParams(_Params):
+class SplitParams(StrictParams):
     test_size: Fraction
     val_size: Fraction
 
 
-class TextFeaturesParams(_Params):
+class TextFeaturesParams(StrictParams):
     max_df: float = Field(gt=0, le=1, description="a fraction of overviews")
     min_df: float = Field(ge=0, lt=1, description="a fraction of overviews, below max_df")
 
@@ -82,13 +84,13 @@ class TextFeaturesParams(_Params):
         return self
 
 
-class EmbedTextParams(_Params):
+class EmbedTextParams(StrictParams):
     text: Literal["overview", "title_overview"]
     model_dir: str | None = Field(pattern=r"\S", description="null, or a sentence-transformers folder")
     batch_size: int = Field(ge=1, le=1024)
 
 
-class WordVectorsParams(_Params):
+class WordVectorsParams(StrictParams):
     source: Literal["glove-6b-50d", "word2vec_file"]
     path: str | None
     binary: bool
@@ -101,7 +103,7 @@ class WordVectorsParams(_Params):
         return self
 
 
-class MlpParams(_Params):
+class MlpParams(StrictParams):
     hidden_units: list[PositiveInt]
     dropout: float = Field(ge=0, lt=1)
     learning_rate: float = Field(gt=0)
@@ -110,14 +112,14 @@ class MlpParams(_Params):
     patience: PositiveInt
 
 
-class LinearModelParams(_Params):
+class LinearModelParams(StrictParams):
     C: list[Annotated[float, Field(gt=0)]] = Field(min_length=1, description="the grid searched")
     class_weight: Literal["balanced"] | None
     cv_folds: int = Field(ge=2)
     scoring: Literal["f1_micro", "f1_macro", "f1_samples", "f1_weighted"]
 
 
-class DetailFeaturesParams(_Params):
+class DetailFeaturesParams(StrictParams):
     tagline: bool
     keywords: bool
     companies: bool
@@ -135,17 +137,17 @@ class DetailFeaturesParams(_Params):
         return self
 
 
-class TrainNbParams(_Params):
+class TrainNbParams(StrictParams):
     alpha: float = Field(gt=0, description="additive smoothing")
 
 
-class LateFusionParams(_Params):
+class LateFusionParams(StrictParams):
     text_model: str
     image_model: str
     weight_steps: int = Field(ge=2)
 
 
-class EvaluateParams(_Params):
+class EvaluateParams(StrictParams):
     top_k: PositiveInt
     min_val_positives: PositiveInt
     bootstrap_draws: int = Field(ge=100, description="resamples of the test movies for the 95 % intervals")
@@ -154,7 +156,7 @@ class EvaluateParams(_Params):
 Colour = Annotated[list[float], Field(min_length=3, max_length=3, description="one value per R, G, B channel")]
 
 
-class ImageInputParams(_Params):
+class ImageInputParams(StrictParams):
     """How a poster becomes a network input: the rule the network's weights were trained with."""
 
     image_size: int = Field(ge=32, description="pixels")
@@ -178,7 +180,7 @@ class Vgg16Params(ImageInputParams):
     weights: str = Field(min_length=1, description='"imagenet" or the path of a .h5 file')
 
 
-class VggExtractParams(_Params):
+class VggExtractParams(StrictParams):
     backbone: Literal["efficientnet_lite0", "vgg16"]
     batch_size: PositiveInt
     efficientnet_lite0: ImageInputParams

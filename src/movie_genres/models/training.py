@@ -84,7 +84,3 @@ class ModelCard:
 def save_card(card: ModelCard) -> None:
     with atomic_path(paths.model_card(card.name)) as partial:
         partial.write_text(json.dumps(asdict(card), indent=2) + "\n")
-
-
-def load_card(name: str) -> ModelCard:
-    return ModelCard(**json.loads(paths.model_card(name).read_text()))
