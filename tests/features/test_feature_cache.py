@@ -13,7 +13,7 @@ import pytest
 
 from movie_genres.features.feature_cache import FeatureCache, cached_rows, content_key
 from movie_genres.features.poster_features import extract_features, poster_fingerprint
-from movie_genres.features.sentence_encoder import MODEL_FILES, embed_texts, find_model_dir
+from movie_genres.features.sentence_encoder import MODEL_FILES, SentenceEncoder, embed_texts, find_model_dir
 from movie_genres.features.store import save_features
 from tests.features.test_sentence_encoder import REFERENCE
 
@@ -209,3 +209,12 @@ def test_other_model_files_or_batch_size_miss_and_the_text_is_the_key(tmp_path, 
     folders = {FeatureCache(tmp_path, "text_minilm", e.fingerprint(), 384).folder for e in (encoder, same, bigger)}
     assert len(folders) == 3
     assert content_key(TEXTS[0].encode()) != content_key((TEXTS[0] + " ").encode())
+
+
+def test_embeddings_do_not_depend_on_the_length_a_process_embeds_first():
+    """Keras traces the first input shape it sees apart from the later ones, and the two graphs sum in
+    another order: a run that adds texts of another length first must still give the same bits."""
+    short_first, long_first = (SentenceEncoder(find_model_dir(), batch_size=4) for _ in range(2))
+    short_first.encode([TEXTS[3]])  # 4 tokens
+    long_first.encode([TEXTS[6]])  # 70 tokens
+    np.testing.assert_array_equal(short_first.encode(TEXTS), long_first.encode(TEXTS))

@@ -155,6 +155,7 @@ class SentenceEncoder:
 
         # isort: split
         import keras_hub  # here, not at the top: importing TensorFlow takes seconds
+        import tensorflow as tf
 
         if importlib.util.find_spec("safetensors") is None:
             raise ModuleNotFoundError(
@@ -175,6 +176,14 @@ class SentenceEncoder:
         for block in self.embedder.backbone.transformer_layers:
             block.activation = exact_gelu
             block._feedforward_intermediate_dense.activation = exact_gelu
+        # One graph for every batch shape. Keras' predict_on_batch traces the first shape it is given
+        # with that static shape and the later ones with a generic one, and the two graphs sum in
+        # another order: which length a run embedded first would decide the last bits of others.
+        any_shape = tf.TensorSpec([None, None], tf.int32)
+        self._embed = tf.function(
+            lambda inputs: self.embedder(inputs, training=False),
+            input_signature=[{name: any_shape for name in ("token_ids", "segment_ids", "padding_mask")}],
+        )
 
     @property
     def dimension(self) -> int:
@@ -217,7 +226,7 @@ class SentenceEncoder:
             rows = [token_ids[i] for i in batch]
             rows += rows[:1] * (self.batch_size - len(rows))  # a full batch: the same shape for every text
             inputs = pack(rows, length, *self._special_ids())
-            embeddings[batch] = np.asarray(self.embedder.predict_on_batch(inputs))[: len(batch)]
+            embeddings[batch] = np.asarray(self._embed(inputs))[: len(batch)]
         return embeddings
 
     def _special_ids(self) -> tuple[int, int, int]:
