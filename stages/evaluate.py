@@ -2,7 +2,7 @@
 per-genre tables, PR curves.
 
 Usage: python -m stages.evaluate MODEL [MODEL ...]   (dvc.yaml runs it once per model)
-Writes metrics/models/<model>.json (the headline: the rule predict uses) and
+Writes metrics/<model>.json (the headline: the rule predict uses) and
 reports/models/<model>.json (every rule, every F1 and its interval).
 """
 

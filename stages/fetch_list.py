@@ -26,7 +26,8 @@ def main() -> None:
     metrics = report.as_dict()
     if details_missing is not None:
         metrics["details_missing"] = details_missing
-    write_json(paths.METRICS / "data" / "fetch_list.json", metrics)
+    write_json(paths.data_report("fetch_list"), metrics)
+    write_json(paths.data_metrics("fetch_list"), {"Kept": report.kept, "Dropped": sum(report.dropped.values())})
 
 
 if __name__ == "__main__":

@@ -25,10 +25,9 @@ def main() -> None:
         poster_source = bundled_source(paths.BUNDLED_POSTERS)
     missing = collect_posters(movies, poster_source, paths.POSTERS)
     write_csv(paths.MISSING_POSTERS, missing)
-    write_json(
-        paths.METRICS / "data" / "fetch_posters.json",
-        {"movies": len(movies), "with_poster": len(movies) - len(missing), "without_poster": len(missing)},
-    )
+    counts = {"movies": len(movies), "with_poster": len(movies) - len(missing), "without_poster": len(missing)}
+    write_json(paths.data_report("fetch_posters"), counts)
+    write_json(paths.data_metrics("fetch_posters"), {"Kept": counts["with_poster"], "Dropped": counts["without_poster"]})
 
 
 if __name__ == "__main__":

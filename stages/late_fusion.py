@@ -23,7 +23,7 @@ def main() -> None:
     components = {params.text_model: weight, params.image_model: 1 - weight}
     save_card(ModelCard("late_fusion", "probability", "", [], components))
     write_json(
-        paths.METRICS / "train" / "late_fusion.json", {"text_weight": weight, "val_average_precision": round(val_ap, 4)}
+        paths.training_report("late_fusion"), {"text_weight": weight, "val_average_precision": round(val_ap, 4)}
     )
 
 

@@ -40,7 +40,7 @@ def main() -> None:
     save_model(args.model, model)
     save_card(ModelCard(args.model, kind, str(paths.model_file(args.model)), [str(f) for f in args.features]))
     write_json(
-        paths.METRICS / "train" / f"{args.model}.json",
+        paths.training_report(args.model),
         {"best_C": best_c, "cv_score": round(search.cv_score, 4)},
     )
 

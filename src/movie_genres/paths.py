@@ -63,8 +63,23 @@ def featurizer_settings(features: Path) -> Path:
 
 
 def model_metrics(name: str) -> Path:
-    """A model's headline test figures under the rule predict uses (a DVC metric)."""
-    return METRICS / "models" / f"{name}.json"
+    """A model's headline test figures under the rule predict uses (a DVC metric: one row of `dvc metrics show`)."""
+    return METRICS / f"{name}.json"
+
+
+def data_metrics(stage: str) -> Path:
+    """A data stage's counts in `dvc metrics show`: movies kept and dropped, or the split sizes."""
+    return METRICS / f"{stage}.json"
+
+
+def data_report(stage: str) -> Path:
+    """A data stage's full counts (dropped by reason, ...): what the report page reads."""
+    return REPORTS / "data" / f"{stage}.json"
+
+
+def training_report(name: str) -> Path:
+    """What a training stage chose (a grid search's C, a fusion weight) and its validation score."""
+    return REPORTS / "train" / f"{name}.json"
 
 
 def model_report(name: str) -> Path:

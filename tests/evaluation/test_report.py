@@ -174,9 +174,9 @@ def build_inputs(repo: Path, bundled: tuple[pd.DataFrame, dict[int, str]]) -> No
         for path in (breakdown_file(model), paths.PLOTS / "per_genre" / f"{model}.csv"):
             (repo / path).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(ROOT / path, repo / path)
-    for name in ("fetch_list", "fetch_posters", "split"):
-        (repo / paths.METRICS / "data").mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / paths.METRICS / "data" / f"{name}.json", repo / paths.METRICS / "data" / f"{name}.json")
+    for path in (paths.data_report("fetch_list"), paths.data_report("fetch_posters"), paths.data_metrics("split")):
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / path, repo / path)
     for name in GENRE_PLOTS:
         shutil.copy(ROOT / paths.PLOTS / name, repo / paths.PLOTS / name)
 

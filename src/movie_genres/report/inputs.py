@@ -117,10 +117,10 @@ def read_model(model: str) -> ModelResults:
 def read_data_summary() -> DataSummary:
     missing = pd.read_csv(paths.MISSING_POSTERS)
     return DataSummary(
-        fetch_list=_json(paths.METRICS / "data" / "fetch_list.json"),
-        posters=_json(paths.METRICS / "data" / "fetch_posters.json"),
+        fetch_list=_json(paths.data_report("fetch_list")),
+        posters=_json(paths.data_report("fetch_posters")),
         missing_posters={str(k): int(v) for k, v in sorted(missing["reason"].value_counts().items())},
-        split=_json(paths.METRICS / "data" / "split.json"),
+        split=_json(paths.data_metrics("split")),
         genres=pd.read_csv(paths.GENRES),
     )
 

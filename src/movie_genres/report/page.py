@@ -236,7 +236,7 @@ def data_summary(summary: DataSummary) -> str:
     fetched, posters, split = summary.fetch_list, summary.posters, summary.split
     dropped = "; ".join(f"{esc(reason.replace('_', ' '))}: {count(n)}" for reason, n in fetched["dropped"].items())
     missing = "; ".join(f"{esc(reason)}: {count(n)}" for reason, n in summary.missing_posters.items())
-    subsets = " · ".join(f"{name} {count(int(split[name]))}" for name in ("train", "val", "test") if name in split)
+    subsets = " · ".join(f"{name.lower()} {count(int(n))}" for name, n in split.items())
     genres = summary.genres
     genre_counts = " · ".join(f"{esc(name)} {count(int(n))}" for name, n in zip(genres["name"], genres["n_movies"]))
     rows = [
@@ -251,7 +251,7 @@ def data_summary(summary: DataSummary) -> str:
     if fetched.get("unknown_genre_ids"):
         rows.append(("unknown genre ids", esc(", ".join(str(i) for i in fetched["unknown_genre_ids"]))))
     body = "".join(f"<tr><th>{esc(label)}</th><td>{value}</td></tr>" for label, value in rows)
-    note = "From <code>metrics/data/*.json</code> and the poster manifest: what the pipeline kept and why."
+    note = "From <code>reports/data/*.json</code>, <code>metrics/split.json</code> and the poster manifest: what the pipeline kept and why."
     return f'<p class="note">{note}</p><table class="data-summary">{body}</table>'
 
 
