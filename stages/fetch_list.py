@@ -19,7 +19,7 @@ def main() -> None:
         details_missing = len(collection.details_missing) if params.tmdb.details else None
     else:
         raw, genre_names = read_bundled_movies(paths.BUNDLED_CSV)
-    movies, report = normalise_movies(raw, params.max_movies)
+    movies, report = normalise_movies(raw, params.max_movies, params.min_genre_movies)
     genres = genre_table(movies, genre_names, report)
     write_table(movies, paths.MOVIES)
     write_csv(paths.GENRES, genres)

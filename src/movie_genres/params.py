@@ -48,6 +48,7 @@ class TmdbListParams(StrictParams):
 class FetchListParams(StrictParams):
     source: Literal["bundled", "tmdb"]
     max_movies: int | None = Field(ge=10, description="null keeps every movie")
+    min_genre_movies: int = Field(ge=1, description="a genre fewer movies have is not modelled")
     tmdb: TmdbListParams
 
 
