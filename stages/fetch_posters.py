@@ -27,7 +27,9 @@ def main() -> None:
     write_csv(paths.MISSING_POSTERS, missing)
     counts = {"movies": len(movies), "with_poster": len(movies) - len(missing), "without_poster": len(missing)}
     write_json(paths.data_report("fetch_posters"), counts)
-    write_json(paths.data_metrics("fetch_posters"), {"Kept": counts["with_poster"], "Dropped": counts["without_poster"]})
+    write_json(
+        paths.data_metrics("fetch_posters"), {"Kept": counts["with_poster"], "Dropped": counts["without_poster"]}
+    )
 
 
 if __name__ == "__main__":

@@ -36,8 +36,6 @@ def _stages_run(out: str) -> set[str]:
     return {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
 
 
-
-
 def test_repro_produces_metrics_for_every_model(small_repo):
     """Every model's report is what its stored predictions give on the test movies, with an interval
     around each F1; its metrics file is the headline of the rule predict uses; the tutorial's text

@@ -21,7 +21,7 @@ make_deterministic(0)
 x = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
 y = (x[:, :2] > 0).astype(np.int8)
 params = MlpParams(hidden_units=[8], dropout=0.0, learning_rate=0.01, batch_size=16, max_epochs=2, patience=1)
-model = train_mlp(Subset(np.arange(48), x[:48], y[:48]), Subset(np.arange(16), x[48:], y[48:]), params)
+model, _ = train_mlp(Subset(np.arange(48), x[:48], y[:48]), Subset(np.arange(16), x[48:], y[48:]), params)
 predict_probabilities(model, x)
 import tensorflow as tf
 print(os.environ["ONEDNN_MAX_CPU_ISA"], tf.config.threading.get_intra_op_parallelism_threads())

@@ -35,6 +35,7 @@ POSTER_FEATURES = _PATHS["poster_cnn"]
 POSTER_FEATURES_SKIPPED = _PATHS["poster_cnn_skipped"]
 MODELS = _PATHS["models"]
 PREDICTIONS = _PATHS["predictions"]
+OUT_OF_FOLD = _PATHS["out_of_fold"]
 METRICS = _PATHS["metrics"]
 REPORTS = _PATHS["reports"]
 PLOTS = _PATHS["plots"]
@@ -47,6 +48,10 @@ def model_file(name: str, suffix: str = ".pkl") -> Path:
 
 def predictions_file(name: str) -> Path:
     return PREDICTIONS / f"{name}.npz"
+
+
+def out_of_fold_file(name: str) -> Path:
+    return OUT_OF_FOLD / f"{name}.npz"
 
 
 def training_log(name: str) -> Path:
@@ -78,7 +83,7 @@ def data_report(stage: str) -> Path:
 
 
 def training_report(name: str) -> Path:
-    """What a training stage chose (a grid search's C, a fusion weight) and its validation score."""
+    """What a training stage chose (a grid search's C, an MLP's best epoch) and its validation score."""
     return REPORTS / "train" / f"{name}.json"
 
 
@@ -87,6 +92,10 @@ def model_report(name: str) -> Path:
     return REPORTS / "models" / f"{name}.json"
 
 
+# predict's default model for each set of inputs (stage choose_defaults).
+DEFAULT_MODELS = MODELS / "defaults.json"
+
+
 def model_decision(name: str) -> Path:
-    """The per-genre thresholds tuned on validation movies, and the model's validation micro-F1."""
+    """The per-genre thresholds tuned on the out-of-fold scores, and the micro-F1 they give there."""
     return MODELS / f"{name}.decision.json"

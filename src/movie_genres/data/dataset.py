@@ -47,7 +47,9 @@ class ListReport:
             "kept": self.kept,
             "dropped": self.dropped,
             "unknown_genre_ids": self.unknown_genre_ids,
-            "genres_not_modelled": {str(genre_id): about for genre_id, about in sorted(self.genres_not_modelled.items())},
+            "genres_not_modelled": {
+                str(genre_id): about for genre_id, about in sorted(self.genres_not_modelled.items())
+            },
         }
 
 

@@ -18,6 +18,8 @@ from sklearn.naive_bayes import MultinomialNB
 from sklearn.svm import LinearSVC
 from sklearn.utils.parallel import Parallel, delayed
 
+from movie_genres.models.out_of_fold import FitAndScore
+from movie_genres.models.predictions import ScoreKind
 from movie_genres.params import LinearModelParams, TrainNbParams
 
 log = logging.getLogger(__name__)
@@ -190,3 +192,17 @@ def train_multinomial_nb(
     """One-vs-rest multinomial naive Bayes on word counts."""
     log_absent_genres(y, genre_names)
     return OneVsRestGenres(MultinomialNB(alpha=params.alpha)).fit(x, y)
+
+
+def scores(model: OneVsRestGenres, kind: ScoreKind, x: Any) -> np.ndarray:
+    """The model's per-genre scores: SVM margins or probabilities."""
+    return model.decision_function(x) if kind == "margin" else model.predict_proba(x)
+
+
+def refit_and_score(model: OneVsRestGenres, kind: ScoreKind) -> FitAndScore:
+    """For out-of-fold scores: a fresh copy of `model` (same settings) fitted on a fold, scoring another."""
+
+    def fit_and_score(fit: Any, held_out: Any, fold: int) -> np.ndarray:
+        return scores(clone(model).fit(fit.x, fit.y), kind, held_out.x)
+
+    return fit_and_score

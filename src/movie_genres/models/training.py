@@ -37,12 +37,13 @@ class ModellingData:
         """Validation and test movies together: the rows every model scores for `evaluate`."""
         return Subset(
             np.concatenate([self.val.movie_ids, self.test.movie_ids]),
-            _stack(self.val.x, self.test.x),
+            stack_rows(self.val.x, self.test.x),
             np.vstack([self.val.y, self.test.y]),
         )
 
 
-def _stack(a: Any, b: Any) -> Any:
+def stack_rows(a: Any, b: Any) -> Any:
+    """The rows of `b` under those of `a`, sparse or dense."""
     return sp.vstack([a, b]).tocsr() if sp.issparse(a) else np.vstack([a, b])
 
 
@@ -51,6 +52,12 @@ def load_labels() -> tuple[pd.DataFrame, np.ndarray, list[str]]:
     genres = pd.read_csv(paths.GENRES)
     dataset = read_table(paths.DATASET)
     return dataset, label_matrix(dataset["genre_ids"], genres["genre_id"].tolist()), genres["name"].tolist()
+
+
+def labels_of(movie_ids: np.ndarray, dataset: pd.DataFrame, labels: np.ndarray) -> np.ndarray:
+    """The label rows of these movies, in their order (`labels` has one row per `dataset` row)."""
+    row = {movie_id: i for i, movie_id in enumerate(dataset["movie_id"].tolist())}
+    return labels[[row[movie_id] for movie_id in movie_ids.tolist()]]
 
 
 def load_modelling_data(*features_paths: Path) -> ModellingData:
@@ -78,7 +85,7 @@ class ModelCard:
     kind: ScoreKind
     artifact: str  # the saved model file
     features: list[str]  # the feature files it was trained on, joined column-wise in this order
-    components: dict[str, float] = field(default_factory=dict)  # late fusion: model name -> weight
+    components: list[str] = field(default_factory=list)  # a stacked model: the models whose scores it reads
 
 
 def save_card(card: ModelCard) -> None:

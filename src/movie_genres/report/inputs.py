@@ -50,7 +50,7 @@ class ModelResults:
     breakdown: Breakdown
     per_genre: pd.DataFrame  # genre, precision, recall, f1, support: test movies, under the tuned thresholds
     thresholds: dict[str, float]  # genre -> tuned threshold (what `predict` applies)
-    val_f1_micro: float  # what `predict` ranks models by
+    out_of_fold_f1_micro: float  # what `predict` ranks models by
 
 
 @dataclass(frozen=True)
@@ -110,8 +110,13 @@ def read_model(model: str) -> ModelResults:
         breakdown=read_breakdown(model),
         per_genre=pd.read_csv(paths.PLOTS / "per_genre" / f"{model}.csv"),
         thresholds={genre: float(value) for genre, value in decision["thresholds"].items()},
-        val_f1_micro=float(decision["val_f1_micro"]),
+        out_of_fold_f1_micro=float(decision["out_of_fold_f1_micro"]),
     )
+
+
+def read_default_models() -> dict[str, dict]:
+    """predict's default model for each set of inputs (models/defaults.json)."""
+    return _json(paths.DEFAULT_MODELS)
 
 
 def read_data_summary() -> DataSummary:
