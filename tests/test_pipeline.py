@@ -41,7 +41,7 @@ def test_repro_produces_metrics_for_every_model(small_repo):
     around each F1; its metrics file is the headline of the rule predict uses; the tutorial's text
     models beat a baseline that gives every movie the k most frequent training genres."""
     models = _models(small_repo)
-    assert {"svm", "nb", "text_mlp", "poster_mlp", "late_fusion", "early_fusion_mlp"} <= set(models)
+    assert {"svm", "nb", "text_mlp", "poster_mlp", "early_fusion_mlp", "stack_details"} <= set(models)
     dataset = read_table(small_repo / "data/dataset.parquet")
     genres = pd.read_csv(small_repo / "data/genres.csv")
     labels = label_matrix(dataset["genre_ids"], genres["genre_id"].tolist())
@@ -140,16 +140,23 @@ def test_a_second_repro_does_nothing(small_repo):
     assert "didn't change" in out or "up to date" in out
 
 
+STACKS = {name: {f"evaluate@{name}"} for name in ("stack_text", "stack_text_poster", "stack_details")}
+STACKED = {"stack", *STACKS["stack_text_poster"], *STACKS["stack_details"]}
+CHOSEN = {"choose_defaults", "report"}
+
+
 @pytest.mark.parametrize(
     ("param", "value", "expected"),
     [
-        (("train_nb", "alpha"), 0.5, {"train_nb", "evaluate@nb", "report"}),
+        (("train_nb", "alpha"), 0.5, {"train_nb", "evaluate@nb", *STACKED, *STACKS["stack_text"], *CHOSEN}),
+        # The stack stage refits all three stacks; stack_text does not read the poster model, its
+        # bytes stay the same and it is not evaluated again.
         (
             ("train_poster_mlp", "learning_rate"),
             0.001,
-            {"train_poster_mlp", "evaluate@poster_mlp", "late_fusion", "evaluate@late_fusion", "report"},
+            {"train_poster_mlp", "evaluate@poster_mlp", *STACKED, *CHOSEN},
         ),
-        (("late_fusion", "text_model"), "nb", {"late_fusion", "evaluate@late_fusion", "report"}),
+        (("stack", "C"), 0.1, {*STACKED, *STACKS["stack_text"], *CHOSEN}),
     ],
 )
 def test_changing_a_param_reruns_only_what_depends_on_it(small_repo, param, value, expected):

@@ -179,7 +179,7 @@ def train_linear_svm(
 def train_logistic_regression(
     x: sp.csr_matrix, y: np.ndarray, params: LinearModelParams, seed: int, genre_names: Sequence[str] | None = None
 ) -> GridSearch:
-    """Like the SVM, but with calibrated-ish probabilities, which thresholds and late fusion need."""
+    """Like the SVM, but with calibrated-ish probabilities."""
     estimator = LogisticRegression(
         class_weight=params.class_weight, max_iter=2000, solver="liblinear", random_state=seed
     )
