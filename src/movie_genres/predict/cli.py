@@ -75,7 +75,7 @@ def _print_text(result: dict) -> None:
         print(f"inputs ignored (not used by {result['model']}): {', '.join(result['inputs_ignored'])}")
     for g in result["genres"]:
         print(f"{'*' if g['predicted'] else ' '} {g['genre']:<16} {g['score']:.3f}")
-    print("* predicted (per-genre thresholds tuned on the validation movies)")
+    print("* predicted (per-genre thresholds tuned on out-of-fold scores; at least one genre)")
 
 
 def _one_line(err: BaseException) -> str:
