@@ -1,1 +1,1 @@
-"""Models: training data and model files, out-of-fold scores, linear models, Keras MLPs, stacked models, stored predictions."""
+"""Models: training data and model files, out-of-fold scores, linear models, Keras MLPs, stacks, predictions."""

@@ -18,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 
 from movie_genres.models.linear import OneVsRestGenres
 from movie_genres.models.out_of_fold import fold_rows
-from movie_genres.models.predictions import Predictions
+from movie_genres.models.predictions import Predictions, ScoreKind
 
 
 def build_stacker(C: float, seed: int) -> OneVsRestGenres:
@@ -27,11 +27,14 @@ def build_stacker(C: float, seed: int) -> OneVsRestGenres:
 
 
 def stacked_inputs(parts: Sequence[Predictions], movie_ids: np.ndarray) -> np.ndarray:
-    """The models' scores of these movies side by side, movies x (models x genres): probabilities as
-    log-odds (clipped at ±LOGIT_LIMIT), the scale a logistic regression adds evidence on; margins as they are."""
-    return np.hstack(
-        [_log_odds(part.rows(movie_ids)) if part.kind == "probability" else part.rows(movie_ids) for part in parts]
-    )
+    """The models' scores of these movies side by side, movies x (models x genres), as a stacker reads them."""
+    return np.hstack([stacker_input(part.rows(movie_ids), part.kind) for part in parts])
+
+
+def stacker_input(scores: np.ndarray, kind: ScoreKind) -> np.ndarray:
+    """One model's scores as a stacker reads them: probabilities as log-odds (clipped at ±LOGIT_LIMIT),
+    the scale a logistic regression adds evidence on; margins as they are."""
+    return _log_odds(scores) if kind == "probability" else scores
 
 
 # Naive Bayes gives probabilities of 1e-30: their log-odds are clipped so no single movie dominates a fit.

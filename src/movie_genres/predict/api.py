@@ -260,10 +260,13 @@ class Predictor:
 
     def _combined(self, name: str, leaf_scores: dict, rows: list[int]) -> np.ndarray:
         """`name`'s scores of these movies: its own, or its stacker's on its components' scores."""
-        parts = [_take(leaf_scores[leaf][0], leaf_scores[leaf][1], rows) for leaf in self.leaves(name)]
+        parts = {leaf: _take(leaf_scores[leaf][0], leaf_scores[leaf][1], rows) for leaf in self.leaves(name)}
         if not self.card(name).components:
-            return parts[0]
-        return np.asarray(self._model(name).predict_proba(np.hstack(parts)))
+            return parts[name]
+        from movie_genres.models.stacking import stacker_input
+
+        inputs = np.hstack([stacker_input(scores, self.card(leaf).kind) for leaf, scores in parts.items()])
+        return np.asarray(self._model(name).predict_proba(inputs))
 
     def _scores(self, leaf: str, x: Any) -> np.ndarray:
         card = self.card(leaf)
