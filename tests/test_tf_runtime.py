@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import subprocess
 import sys
 
+import pytest
+
+from movie_genres.tf_runtime import not_importable
 from tests.conftest import ROOT
 
 # Train a tiny MLP and embed nothing: TensorFlow's whole start-up, its first ops and tf.data.
@@ -38,3 +42,12 @@ def test_a_tensorflow_run_prints_no_start_up_noise_and_is_configured():
     assert done.stdout.split() == ["AVX2", "1"]
     noise = [line for line in done.stderr.splitlines() if TENSORFLOW_NOISE.search(line)]
     assert noise == []
+
+
+def test_not_importable_holds_back_only_modules_not_loaded_and_only_inside():
+    assert "tabnanny" not in sys.modules and "json" in sys.modules
+    with not_importable(("tabnanny", "json")):
+        with pytest.raises(ImportError):
+            importlib.import_module("tabnanny")
+        assert importlib.import_module("json") is sys.modules["json"]  # loaded before: unaffected
+    assert importlib.import_module("tabnanny") is sys.modules["tabnanny"]
