@@ -263,6 +263,24 @@ def test_a_scikit_learn_model_runs_without_tensorflow(trained):
     assert done.returncode == 0, done.stderr
 
 
+def test_keras_models_load_only_the_libraries_they_use(trained, tmp_path):
+    """Keras' and keras-hub's optional imports (plots, Kaggle's client, TF Text) stay out; so does
+    scikit-learn for a poster model (a text model reads the bag of words to check the overview's words)."""
+    movie = _a_test_movie(trained)
+    with zipfile.ZipFile(trained / paths.POSTERS) as zf:
+        (tmp_path / "poster.jpg").write_bytes(zf.read(f"{movie['movie_id']}.jpg"))
+    check = (
+        "import sys; from movie_genres.predict.cli import main; "
+        f"assert main(['--poster', {str(tmp_path / 'poster.jpg')!r}, '--model', 'poster_mlp']) == 0; "
+        "assert 'sklearn' not in sys.modules, 'scikit-learn was imported'; "
+        "assert main(['--overview', 'A heist.', '--model', 'minilm_mlp']) == 0; "
+        "unused = ['matplotlib', 'kagglehub', 'tensorflow_text']; "
+        "assert not [m for m in unused if m in sys.modules], [m for m in unused if m in sys.modules]"
+    )
+    done = run([sys.executable, "-c", check], cwd=trained)
+    assert done.returncode == 0, done.stderr
+
+
 def test_a_missing_model_says_to_reproduce(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["--overview", "A heist."]) == 2
