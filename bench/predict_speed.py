@@ -29,13 +29,14 @@ from movie_genres import paths
 from movie_genres.data.dataset import read_table
 from movie_genres.data.posters import entry_name
 
-BATCH_MODELS = {"text": ["nb", "minilm_mlp", "details_logreg"], "poster": ["poster_mlp", "late_fusion"]}
+BATCH_MODELS = {"text": ["nb", "minilm_mlp", "details_logreg"], "poster": ["poster_mlp", "stack_details"]}
 ONE_MOVIE = {
     "nb": ["--overview"],
     "svm": ["--overview"],
     "default, overview only": ["--overview"],
+    "minilm_mlp": ["--overview"],
     "details_logreg": ["--overview", "--details"],
-    "late_fusion": ["--overview", "--details", "--poster"],
+    "stack_details": ["--overview", "--details", "--poster"],
 }
 
 
@@ -48,7 +49,7 @@ def write_movies(folder: Path, count: int) -> list[dict]:
         for movie in test.itertuples():
             poster = folder / entry_name(movie.movie_id)
             poster.write_bytes(archive.read(entry_name(movie.movie_id)))
-            runtime = None if movie.runtime != movie.runtime else float(movie.runtime)
+            runtime = float(movie.runtime) if movie.runtime > 0 else None  # TMDB's 0 and NaN: unknown
             rows.append(
                 {
                     "id": int(movie.movie_id),
