@@ -1,6 +1,7 @@
-"""Poster feature extraction speed: the Keras network against the same network in onnxruntime.
+"""Poster feature extraction speed: the Keras network against the same network in onnxruntime, and
+the whole extraction with poster decoding between batches or overlapped with the network.
 
-    python -m bench.image_throughput [--batch-sizes 8 32] [--repeats 7]
+    python -m bench.image_throughput [--batch-sizes 8 32] [--repeats 7] [--posters 500]
 
 Times the network alone (no JPEG decoding) on fixed random batches of the chosen backbone's input
 size, three ways, interleaved so that load from other processes hits them alike:
@@ -12,6 +13,14 @@ Prints for each the median images/s over the repeats (wall clock) and images per
 TensorFlow runs with its oneDNN kernels, as the stage does (dvc.yaml sets TF_ENABLE_ONEDNN_OPTS=1;
 TensorFlow enables them by itself only on CPUs with VNNI/AMX deep-learning instructions, which this
 machine lacks); `TF_ENABLE_ONEDNN_OPTS=0 python -m bench.image_throughput` shows the difference.
+
+`--posters N` (after `dvc repro split_dataset fetch_posters`) then times `extract_features` on the
+first N posters of data/posters.zip as the stage runs it, batch size from params.yaml, no feature
+cache, two ways interleaved: `serial` decodes and resizes each batch's posters in the main thread
+between network calls (one decode worker: the stage before the overlap); `overlapped` has one
+decode thread per CPU preparing the next posters while the network runs (the stage now). For each:
+the median posters/s and CPU utilisation (process CPU time / wall time, in cores) over the
+repeats, and whether the two gave the same features.
 """
 
 from __future__ import annotations
@@ -29,6 +38,8 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 import numpy as np
 
+from movie_genres import paths
+from movie_genres.data.dataset import read_table
 from movie_genres.features.cnn import (
     build_efficientnet_lite0,
     build_vgg16,
@@ -36,6 +47,7 @@ from movie_genres.features.cnn import (
     feature_extractor,
     fold_batch_norms,
 )
+from movie_genres.features.poster_features import extract_features
 from movie_genres.params import VggExtractParams, load_section, read_params
 
 ONNX_PACKAGES = "tf2onnx==1.17.0 onnx==1.23.2"
@@ -77,10 +89,43 @@ def measure(runners: dict[str, Runner], batch: np.ndarray, repeats: int) -> dict
     return {name: (count / statistics.median(wall[name]), count / statistics.median(cpu[name])) for name in runners}
 
 
+def time_extraction(model, params: VggExtractParams, posters: int, repeats: int) -> None:
+    """Median posters/s and CPU utilisation of the whole extraction, decoding serial or overlapped."""
+    movie_ids = read_table(paths.DATASET)["movie_id"].to_numpy()[:posters]
+    ways = {"serial": 1, "overlapped": None}  # decode workers (None: one per CPU, the stage's default)
+
+    def run(workers: int | None) -> tuple[np.ndarray, float, float]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        features, _ = extract_features(
+            model, paths.POSTERS, movie_ids, params.image_input, params.batch_size, workers=workers, progress=False
+        )
+        wall = time.perf_counter() - wall
+        return features.matrix, len(features.movie_ids) / wall, (time.process_time() - cpu) / wall
+
+    run(None)  # warm up: trace the network, page the archive in
+    rates: dict[str, list[float]] = {name: [] for name in ways}
+    usage: dict[str, list[float]] = {name: [] for name in ways}
+    matrices = {}
+    for repeat in range(repeats):
+        for name, workers in ways.items():
+            matrices[name], per_s, cores = run(workers)
+            rates[name].append(per_s)
+            usage[name].append(cores)
+            print(f"run {repeat + 1} {name:10s} {per_s:6.1f} posters/s  CPU {cores:.2f} cores", flush=True)
+    for name in ways:
+        print(
+            f"{name:10s} median {statistics.median(rates[name]):6.1f} posters/s, "
+            f"CPU utilisation {statistics.median(usage[name]):.2f} cores (of {len(os.sched_getaffinity(0))})"
+        )
+    same = np.array_equal(matrices["serial"], matrices["overlapped"])
+    print(f"{len(movie_ids)} posters, batch size {params.batch_size}; the same features both ways: {same}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[8, 32])
     parser.add_argument("--repeats", type=int, default=7, help="timed calls of each runner (median reported)")
+    parser.add_argument("--posters", type=int, default=0, help="then time the whole extraction on N posters")
     args = parser.parse_args()
     params = load_section(read_params(), "vgg_extract", VggExtractParams)
     size = params.image_input.image_size
@@ -108,6 +153,8 @@ def main() -> None:
                     ort_s, ort_cpu_s = results["onnxruntime"]
                     line += f"  ratio to onnxruntime {per_s / ort_s:.2f} (CPU {per_cpu_s / ort_cpu_s:.2f})"
                 print(line, flush=True)
+    if args.posters:
+        time_extraction(folded, params, args.posters, args.repeats)
 
 
 if __name__ == "__main__":

@@ -2,12 +2,14 @@
 
 import logging
 import time
+from pathlib import Path
 
 from movie_genres import paths
 from movie_genres.data.dataset import read_table
-from movie_genres.features.sentence_encoder import SentenceEncoder, find_model_dir, movie_texts
+from movie_genres.features.feature_cache import FeatureCache
+from movie_genres.features.sentence_encoder import SentenceEncoder, embed_texts, find_model_dir, movie_texts
 from movie_genres.features.store import Features, save_features
-from movie_genres.params import EmbedTextParams, load_section, read_params
+from movie_genres.params import EmbedTextParams, FeatureCacheParams, load_section, read_params
 from movie_genres.stage_io import run_stage, setup_logging, write_json
 
 log = logging.getLogger(__name__)
@@ -15,12 +17,17 @@ log = logging.getLogger(__name__)
 
 def main() -> None:
     setup_logging()
-    params = load_section(read_params(), "embed_text", EmbedTextParams)
+    raw = read_params()
+    params = load_section(raw, "embed_text", EmbedTextParams)
+    cache_dir = load_section(raw, "feature_cache", FeatureCacheParams).dir
     encoder = SentenceEncoder(find_model_dir(params.model_dir), params.batch_size)
+    cache = None
+    if cache_dir is not None:
+        cache = FeatureCache(Path(cache_dir), paths.TEXT_MINILM.stem, encoder.fingerprint(), encoder.dimension)
     dataset = read_table(paths.DATASET)
     texts = movie_texts(dataset, params.text)
     start = time.perf_counter()
-    embeddings = encoder.encode(texts, progress=True)
+    embeddings = embed_texts(encoder, texts, cache, progress=True)
     seconds = time.perf_counter() - start
     log.info(
         "embedded %d texts (%s) in %.1f s: %.1f sentences/s", len(texts), params.text, seconds, len(texts) / seconds

@@ -1,20 +1,29 @@
 """Stage vgg_extract (the tutorial's name): a pretrained CNN's feature vector for every movie's poster."""
 
+from pathlib import Path
+
 from movie_genres import paths
 from movie_genres.data.dataset import read_table
 from movie_genres.features.cnn import build_backbone
-from movie_genres.features.poster_features import extract_features
+from movie_genres.features.feature_cache import FeatureCache
+from movie_genres.features.poster_features import extract_features, poster_fingerprint
 from movie_genres.features.store import save_features
-from movie_genres.params import VggExtractParams, load_section, read_params
+from movie_genres.params import FeatureCacheParams, VggExtractParams, load_section, read_params
 from movie_genres.stage_io import run_stage, setup_logging, write_csv, write_json
 
 
 def main() -> None:
     setup_logging()
-    params = load_section(read_params(), "vgg_extract", VggExtractParams)
+    raw = read_params()
+    params = load_section(raw, "vgg_extract", VggExtractParams)
+    cache_dir = load_section(raw, "feature_cache", FeatureCacheParams).dir
     movie_ids = read_table(paths.DATASET)["movie_id"].to_numpy()
     model = build_backbone(params)
-    features, skipped = extract_features(model, paths.POSTERS, movie_ids, params.image_input, params.batch_size)
+    cache = None
+    if cache_dir is not None:
+        dimension = model.output_shape[-1]
+        cache = FeatureCache(Path(cache_dir), paths.POSTER_FEATURES.stem, poster_fingerprint(model, params), dimension)
+    features, skipped = extract_features(model, paths.POSTERS, movie_ids, params.image_input, params.batch_size, cache)
     save_features(paths.POSTER_FEATURES, features)
     write_json(paths.featurizer_settings(paths.POSTER_FEATURES), params.model_dump())
     write_csv(paths.POSTER_FEATURES_SKIPPED, skipped)

@@ -5,6 +5,7 @@ import yaml
 
 from movie_genres.params import (
     EmbedTextParams,
+    FeatureCacheParams,
     FetchListParams,
     FetchPostersParams,
     LinearModelParams,
@@ -25,6 +26,8 @@ def test_the_shipped_params_load():
     assert load_section(raw, "tmdb_http", TmdbHttpParams).requests_per_second < 40  # below TMDB's soft cap
     assert isinstance(load_seed(raw), int)
     assert load_section(raw, "embed_text", EmbedTextParams).model_dir is None
+    assert load_section(raw, "feature_cache", FeatureCacheParams).dir == "data/feature_cache"
+    assert load_section({"feature_cache": {"dir": None}}, "feature_cache", FeatureCacheParams).dir is None  # no cache
 
 
 def _with(section: str, key: str, value):
@@ -63,6 +66,13 @@ def _with(section: str, key: str, value):
             "cache_dir",
             " ",
             "`tmdb_http.cache_dir`: String should match pattern '\\S', got ' ' (a folder path)",
+        ),
+        (
+            "feature_cache",
+            FeatureCacheParams,
+            "dir",
+            "",
+            "`feature_cache.dir`: String should match pattern '\\S', got '' (a folder path, or null for no cache)",
         ),
         (
             "fetch_posters",

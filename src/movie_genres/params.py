@@ -65,6 +65,10 @@ class TmdbHttpParams(StrictParams):
     cache_dir: str = Field(pattern=r"\S", description="a folder path")
 
 
+class FeatureCacheParams(StrictParams):
+    dir: str | None = Field(pattern=r"\S", description="a folder path, or null for no cache")
+
+
 class GenreAnalysisParams(StrictParams):
     n_clusters: int = Field(ge=2)
 

@@ -11,7 +11,6 @@ from PIL import Image
 
 from movie_genres.features.cnn import (
     WeightsUnavailable,
-    build_efficientnet_lite0,
     build_vgg16,
     efficientnet_lite0_weights_file,
     feature_extractor,
@@ -20,10 +19,10 @@ from movie_genres.features.cnn import (
 from movie_genres.features.poster_features import extract_features, prepare_image
 from movie_genres.features.store import load_features, save_features
 from movie_genres.features.torch_checkpoint import read_legacy_torch_state_dict
-from movie_genres.params import ParamError, VggExtractParams, load_section, read_params
+from movie_genres.params import ParamError, VggExtractParams, load_section
 from tests.conftest import ROOT
+from tests.features.conftest import POSTERS
 
-POSTERS = ROOT / "data/bundled/posters"
 CAT_CLASSES = range(281, 286)  # tabby, tiger cat, Persian, Siamese, Egyptian cat
 COFFEE_CLASSES = {967, 968, 504}  # espresso, cup, coffee mug
 
@@ -34,37 +33,8 @@ def run(model: keras.Model, inputs: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
-def params() -> VggExtractParams:
-    return load_section(read_params(ROOT / "params.yaml"), "vgg_extract", VggExtractParams)
-
-
-@pytest.fixture(scope="session")
-def classifier(params) -> keras.Model:
-    """The full EfficientNet-Lite0 (with its ImageNet head) from the shipped checkpoint, built once."""
-    return build_efficientnet_lite0(efficientnet_lite0_weights_file(), params.efficientnet_lite0.image_size)
-
-
-@pytest.fixture(scope="session")
-def extractor(classifier) -> keras.Model:
-    return fold_batch_norms(feature_extractor(classifier))
-
-
-@pytest.fixture(scope="session")
 def photos() -> list[Image.Image]:
     return [Image.fromarray(skimage.data.chelsea()), Image.fromarray(skimage.data.coffee())]
-
-
-@pytest.fixture
-def archive(tmp_path):
-    """Five real posters, a truncated one and a file that is not an image, keyed by id like data/posters.zip."""
-    real = sorted(POSTERS.iterdir())[:6]
-    path = tmp_path / "posters.zip"
-    with zipfile.ZipFile(path, "w") as zf:
-        for poster in real[:5]:
-            zf.writestr(poster.name, poster.read_bytes())
-        zf.writestr(real[5].name, real[5].read_bytes()[:3000])
-        zf.writestr("1.jpg", b"<html>not an image</html>")
-    return path, [int(p.stem) for p in real[:5]], int(real[5].stem)
 
 
 def test_the_checkpoint_loads_with_numpy_alone():

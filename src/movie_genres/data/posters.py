@@ -112,5 +112,10 @@ class PosterArchive:
         return self._zip.read(entry_name(movie_id))
 
     def image(self, movie_id: int) -> Image.Image:
-        with Image.open(io.BytesIO(self.read(movie_id))) as image:
-            return image.convert("RGB")
+        return decode_image(self.read(movie_id))
+
+
+def decode_image(data: bytes) -> Image.Image:
+    """An image file's pixels as RGB; PIL's errors for data that is not a whole image pass through."""
+    with Image.open(io.BytesIO(data)) as image:
+        return image.convert("RGB")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import os
+import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import movie_genres.tf_runtime  # noqa: F401  (before keras: quiet, machine-independent TensorFlow)
@@ -15,9 +17,19 @@ import pandas as pd
 from PIL import Image
 from tqdm import tqdm
 
-from movie_genres.data.posters import PosterArchive, describe_image_error
+from movie_genres.data.posters import PosterArchive, decode_image, describe_image_error
+from movie_genres.features import cnn
+from movie_genres.features.feature_cache import (
+    FeatureCache,
+    arrays_digest,
+    cached_rows,
+    code_digest,
+    content_key,
+    tensorflow_runtime,
+)
 from movie_genres.features.store import Features
-from movie_genres.params import ImageInputParams
+from movie_genres.params import ImageInputParams, VggExtractParams
+from movie_genres.tmdb.parallel import ordered_map
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +68,29 @@ def predict_in_batches(model: keras.Model, batch_size: int) -> Callable[[np.ndar
     return predict
 
 
-def _read_poster(archive: PosterArchive, movie_id: int) -> Image.Image | str:
-    """The decoded poster, or why it cannot be had."""
+def network_input(data: bytes, rule: ImageInputParams) -> np.ndarray | str:
+    """A poster file as the network's input, or why it cannot be read."""
     try:
-        return archive.image(movie_id)
-    except KeyError:
-        return "not in the poster archive"
+        image = decode_image(data)
     except Exception as err:  # PIL raises many types for bad data
         return f"unreadable image: {describe_image_error(err)}"
+    return prepare_image(image, rule)
+
+
+def poster_fingerprint(model: keras.Model, params: VggExtractParams) -> dict[str, object]:
+    """Everything besides the poster that decides its features: the feature cache's fingerprint.
+
+    The batch size is in it: a poster's features are the same bits wherever it is in a batch of one
+    size (every batch is full, see `predict_in_batches`), not always in a batch of another size.
+    """
+    return {
+        "backbone": params.backbone,
+        "weights": arrays_digest(model.get_weights()),
+        "image_input": params.image_input.model_dump(),
+        "batch_size": params.batch_size,
+        "code": code_digest(cnn, sys.modules[__name__]),
+        "runtime": tensorflow_runtime("pillow"),
+    }
 
 
 def extract_features(
@@ -72,32 +99,73 @@ def extract_features(
     movie_ids: np.ndarray,
     rule: ImageInputParams,
     batch_size: int,
+    cache: FeatureCache | None = None,
+    workers: int | None = None,
     progress: bool = True,
 ) -> tuple[Features, pd.DataFrame]:
     """Features of every movie's poster, and the movies whose poster could not be read, with reasons.
 
-    Unreadable posters are skipped, not fatal: one bad file must not cost a long run.
+    Posters whose features `cache` has (by the poster's bytes) are not run again. `workers` threads
+    decode posters (default: one per CPU; 1 decodes between batches). Unreadable posters are
+    skipped, not fatal: one bad file must not cost a long run.
+    """
+    workers = workers or len(os.sched_getaffinity(0))
+    ids = movie_ids.tolist()
+    skipped: dict[int, str] = {}
+    with PosterArchive(archive_path) as archive:
+        keys: dict[int, str] = {}
+        for movie_id in ids:
+            try:
+                keys[movie_id] = content_key(archive.read(movie_id))
+            except KeyError:
+                skipped[movie_id] = "not in the poster archive"
+        in_archive = [movie_id for movie_id in ids if movie_id in keys]
+
+        def compute(positions: list[int]) -> tuple[list[int], np.ndarray]:
+            posters = ((position, archive.read(in_archive[position])) for position in positions)
+            done, rows, unreadable = _run_network(model, posters, len(positions), rule, batch_size, workers, progress)
+            skipped.update({in_archive[position]: reason for position, reason in unreadable.items()})
+            return done, rows
+
+        kept, matrix = cached_rows(cache, [keys[m] for m in in_archive], compute, model.output_shape[-1])
+    if skipped:
+        log.warning("%d of %d posters could not be read and were skipped", len(skipped), len(ids))
+    features = Features(np.array([in_archive[position] for position in kept], dtype=np.int64), matrix)
+    reasons = [(movie_id, skipped[movie_id]) for movie_id in ids if movie_id in skipped]
+    return features, pd.DataFrame(reasons, columns=SKIPPED_COLUMNS)
+
+
+def _run_network(
+    model: keras.Model,
+    posters: Iterable[tuple[int, bytes]],
+    count: int,
+    rule: ImageInputParams,
+    batch_size: int,
+    workers: int,
+    progress: bool,
+) -> tuple[list[int], np.ndarray, dict[int, str]]:
+    """Features of the `count` (position, file) posters: the positions read, their rows, the others' reasons.
+
+    Worker threads decode and resize the next posters while the network runs on the current batch
+    (PIL and TensorFlow release the GIL), so all cores work at once; the batches are the ones a
+    single thread makes, so are the numbers. Files are read as they are needed: memory stays flat.
     """
     predict = predict_in_batches(model, batch_size)
-    skipped: list[tuple[int, str]] = []
-    kept_ids: list[int] = []
+    done: list[int] = []
     rows: list[np.ndarray] = []
+    unreadable: dict[int, str] = {}
     batch: list[np.ndarray] = []
-    with PosterArchive(archive_path) as archive:
-        for movie_id in tqdm(movie_ids.tolist(), desc="posters", unit="poster", disable=not progress):
-            poster = _read_poster(archive, movie_id)
-            if isinstance(poster, str):
-                skipped.append((movie_id, poster))
-                continue
-            batch.append(prepare_image(poster, rule))
-            kept_ids.append(movie_id)
-            if len(batch) == batch_size:
-                rows.append(predict(np.stack(batch)))
-                batch.clear()
-        if batch:
+    prepared = ordered_map(lambda poster: (poster[0], network_input(poster[1], rule)), posters, workers, 2 * batch_size)
+    for position, image in tqdm(prepared, total=count, desc="posters", unit="poster", disable=not progress):
+        if isinstance(image, str):
+            unreadable[position] = image
+            continue
+        batch.append(image)
+        done.append(position)
+        if len(batch) == batch_size:
             rows.append(predict(np.stack(batch)))
-    if skipped:
-        log.warning("%d of %d posters could not be read and were skipped", len(skipped), len(movie_ids))
+            batch.clear()
+    if batch:
+        rows.append(predict(np.stack(batch)))
     matrix = np.concatenate(rows) if rows else np.zeros((0, model.output_shape[-1]), np.float32)
-    features = Features(np.array(kept_ids, dtype=np.int64), matrix.astype(np.float32))
-    return features, pd.DataFrame(skipped, columns=SKIPPED_COLUMNS)
+    return done, matrix, unreadable

