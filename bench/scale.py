@@ -223,12 +223,30 @@ def _tree_rss(process: psutil.Process) -> int:
     return total
 
 
+# Runs one stage and writes its CPU seconds and peak RSS (KiB) to argv[1]. Linux counts the memory a
+# process had before it exec'd into its peak RSS (ru_maxrss), so a stage forked straight from the
+# benchmark (hundreds of MiB once the catalogue is built) would report at least that much; forked from
+# this launcher, a few MiB.
+LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(f"{usage.ru_utime + usage.ru_stime} {usage.ru_maxrss}")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_measured(argv: list[str], cwd: Path, env: dict[str, str], log_path: Path) -> StageRun:
-    """Run one stage command as a fresh child; its wall time, CPU time and peak RSS."""
+    """Run one stage command as a fresh process; its wall time, CPU time and peak RSS."""
     peak_tree = 0
+    usage_path = log_path.with_suffix(".usage")
     start = time.perf_counter()
     with open(log_path, "wb") as log:
-        child = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        launched = [sys.executable, "-I", "-S", "-c", LAUNCHER, str(usage_path), *argv]
+        child = subprocess.Popen(launched, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
         done = threading.Event()
 
         def sample() -> None:
@@ -242,21 +260,16 @@ def run_measured(argv: list[str], cwd: Path, env: dict[str, str], log_path: Path
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        _, status, usage = os.wait4(child.pid, 0)
+        child.wait()
         done.set()
         sampler.join()
-        child.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - start
     if child.returncode != 0:
         tail = log_path.read_text(errors="replace")[-3000:]
         raise RuntimeError(f"{shlex.join(argv)} failed (exit {child.returncode}); end of {log_path}:\n{tail}")
-    peak = usage.ru_maxrss * 1024  # KiB on Linux
-    return StageRun(
-        round(wall, 2),
-        round(usage.ru_utime + usage.ru_stime, 2),
-        round(peak / MIB, 1),
-        round(max(peak, peak_tree) / MIB, 1),
-    )
+    cpu_s, peak_kib = usage_path.read_text().split()
+    peak = int(peak_kib) * 1024  # KiB on Linux
+    return StageRun(round(wall, 2), round(float(cpu_s), 2), round(peak / MIB, 1), round(max(peak, peak_tree) / MIB, 1))
 
 
 def stage_commands(repo: Path) -> list[tuple[str, list[str]]]:

@@ -116,3 +116,10 @@ def test_measures_a_child_peak_memory(tmp_path):
     assert run.peak_rss_mib >= 300 and run.peak_tree_rss_mib >= run.peak_rss_mib
     with pytest.raises(RuntimeError, match="boom"):
         run_measured([sys.executable, "-c", "raise SystemExit('boom')"], tmp_path, {}, tmp_path / "log")
+
+
+def test_a_small_child_of_a_big_benchmark_measures_small(tmp_path):
+    held = bytearray(300 * 1024 * 1024)
+    held[::4096] = b"1" * len(held[::4096])  # resident in this process, which starts the stage
+    run = run_measured([sys.executable, "-c", "pass"], tmp_path, {}, tmp_path / "log")
+    assert run.peak_rss_mib < 100
