@@ -121,6 +121,8 @@ class LinearModelParams(StrictParams):
     C: list[Annotated[float, Field(gt=0)]] = Field(min_length=1, description="the grid searched")
     class_weight: Literal["balanced"] | None
     cv_folds: int = Field(ge=2)
+    # Cross-validate on at most this many training movies; fewer than 100 could not hold every genre in every fold.
+    cv_max_movies: Annotated[int, Field(ge=100)] | None
     scoring: Literal["f1_micro", "f1_macro", "f1_samples", "f1_weighted"]
 
 

@@ -16,22 +16,13 @@ from sklearn.utils.parallel import Parallel, delayed
 
 from movie_genres import paths
 from movie_genres.models.predictions import Predictions, ScoreKind, save_predictions
-from movie_genres.models.training import ModellingData, Subset, stack_rows
+from movie_genres.models.training import ModellingData, Subset
 
 log = logging.getLogger(__name__)
 
 # Fits a model on the first subset and returns its scores of the second (movies x genres); the int is
 # the fold's number, for seeding.
 FitAndScore = Callable[[Subset, Subset, int], np.ndarray]
-
-
-def training_share(data: ModellingData) -> Subset:
-    """The training and validation movies together: every movie a model may learn from."""
-    return Subset(
-        np.concatenate([data.train.movie_ids, data.val.movie_ids]),
-        stack_rows(data.train.x, data.val.x),
-        np.vstack([data.train.y, data.val.y]),
-    )
 
 
 def fold_rows(n_movies: int, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -65,6 +56,5 @@ def write_out_of_fold(
     name: str, data: ModellingData, folds: int, seed: int, fit_and_score: FitAndScore, kind: ScoreKind, n_jobs: int = 1
 ) -> None:
     """Model `name`'s out-of-fold scores of the training share, to paths.out_of_fold_file(name)."""
-    share = training_share(data)
-    scores = out_of_fold_scores(share, fold_rows(len(share.y), folds, seed), fit_and_score, n_jobs)
-    save_predictions(paths.out_of_fold_file(name), Predictions(share.movie_ids, scores, kind))
+    scores = out_of_fold_scores(data.share, fold_rows(len(data.share.y), folds, seed), fit_and_score, n_jobs)
+    save_predictions(paths.out_of_fold_file(name), Predictions(data.share.movie_ids, scores, kind))
