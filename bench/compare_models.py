@@ -1,7 +1,7 @@
 """Does model A beat model B? A paired bootstrap over the test movies, from the stored predictions.
 
 Run after `dvc repro` (it reads data/predictions/<model>.npz, the split and params.yaml):
-    python -m bench.compare_models late_fusion details_logreg [--rule tuned_thresholds] [--draws 1000]
+    python -m bench.compare_models stack_details details_logreg [--rule tuned_thresholds] [--draws 1000]
 Both models' decisions (under the rule, by default the one `predict` applies) are scored on the same
 resampled test movies: the draws `evaluate` uses for its intervals (params `seed` and
 `evaluate.bootstrap_draws`). Prints, per F1 average, A, B, the difference A - B with its 95 % interval,
@@ -23,7 +23,7 @@ from movie_genres.evaluation.bootstrap import (
 )
 from movie_genres.evaluation.evaluate import HEADLINE_RULE, RULES, decide
 from movie_genres.models.predictions import load_predictions
-from movie_genres.models.training import load_labels
+from movie_genres.models.training import labels_of, load_labels
 from movie_genres.params import EvaluateParams, load_section, load_seed, read_params
 
 
@@ -32,12 +32,14 @@ def compare(model_a: str, model_b: str, rule: str, draws: int | None = None) -> 
     params = load_section(raw, "evaluate", EvaluateParams)
     dataset, labels, _ = load_labels()
     ids = dataset["movie_id"].to_numpy()
-    val, test = subset_mask(dataset, "val"), subset_mask(dataset, "test")
-    decisions = [
-        decide(load_predictions(paths.predictions_file(m)), ids[val], labels[val], ids[test], params.top_k,
-               params.min_val_positives).test[rule]
-        for m in (model_a, model_b)
-    ]  # fmt: skip
+    test = subset_mask(dataset, "test")
+    decisions = []
+    for model in (model_a, model_b):
+        out_of_fold = load_predictions(paths.out_of_fold_file(model))
+        share_labels = labels_of(out_of_fold.movie_ids, dataset, labels)
+        predictions = load_predictions(paths.predictions_file(model))
+        decided = decide(predictions, out_of_fold, share_labels, ids[test], params.top_k, params.min_positives)
+        decisions.append(decided.test[rule])
     weights = bootstrap_weights(int(test.sum()), draws or params.bootstrap_draws, load_seed(raw))
     return paired_bootstrap(labels[test], decisions[0], decisions[1], weights)
 

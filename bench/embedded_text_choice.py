@@ -21,8 +21,9 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from movie_genres.data.dataset import subset_mask
-from movie_genres.evaluation.metrics import threshold_decision, top_k_decision
+from movie_genres.evaluation.metrics import top_k_decision
 from movie_genres.features.sentence_encoder import SentenceEncoder, find_model_dir, movie_texts
+from movie_genres.models.predictions import threshold_decision
 from movie_genres.models.training import load_labels
 from movie_genres.params import EmbedTextParams, load_section, load_seed, read_params
 

@@ -1,13 +1,14 @@
 """How fast `predict` is: batch throughput per model, and one command's wall time.
 
 Run after `dvc repro` (or `dvc pull`), from the repository root:
-    python -m bench.predict_speed [--movies 500] [--repeats 3]
+    python -m bench.predict_speed [--movies 500] [--repeats 3] [--calls 5] [--one-movie-only]
 The movies are the first test movies of data/dataset.parquet (title, overview, details) with their
-posters from data/posters.zip, written as a JSON Lines file. Prints, as medians of the repeats:
+posters from data/posters.zip, written as a JSON Lines file. Prints, as medians:
 - batch, end to end: `python -m movie_genres.predict --input movies.jsonl --output preds.jsonl --model M`,
-  start-up and loading included, in movies per second;
+  start-up and loading included, in movies per second (of `--repeats` runs);
 - batch, warm: `Predictor.predict_many` on all the movies with the models already loaded;
-- one movie: the wall time of one `python -m movie_genres.predict` call, per model.
+- one movie: the wall time of one `python -m movie_genres.predict` call (of `--calls` calls), per
+  model, and the load average when the calls began and ended (the machine may be shared).
 """
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ from movie_genres import paths
 from movie_genres.data.dataset import read_table
 from movie_genres.data.posters import entry_name
 
-BATCH_MODELS = {"text": ["nb", "minilm_mlp", "details_logreg"], "poster": ["poster_mlp", "late_fusion"]}
+BATCH_MODELS = {"text": ["nb", "minilm_mlp", "details_logreg"], "poster": ["poster_mlp", "stack_details"]}
 ONE_MOVIE = {
     "nb": ["--overview"],
     "svm": ["--overview"],
     "default, overview only": ["--overview"],
+    "minilm_mlp": ["--overview"],
     "details_logreg": ["--overview", "--details"],
-    "late_fusion": ["--overview", "--details", "--poster"],
+    "stack_details": ["--overview", "--details", "--poster"],
 }
 
 
@@ -47,7 +49,7 @@ def write_movies(folder: Path, count: int) -> list[dict]:
         for movie in test.itertuples():
             poster = folder / entry_name(movie.movie_id)
             poster.write_bytes(archive.read(entry_name(movie.movie_id)))
-            runtime = None if movie.runtime != movie.runtime else float(movie.runtime)
+            runtime = float(movie.runtime) if movie.runtime > 0 else None  # TMDB's 0 and NaN: unknown
             rows.append(
                 {
                     "id": int(movie.movie_id),
@@ -67,13 +69,17 @@ def write_movies(folder: Path, count: int) -> list[dict]:
     return rows
 
 
-def median_seconds(run: Callable[[], object], repeats: int) -> float:
+def seconds(run: Callable[[], object], repeats: int) -> list[float]:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         run()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return times
+
+
+def median_seconds(run: Callable[[], object], repeats: int) -> float:
+    return statistics.median(seconds(run, repeats))
 
 
 def command(*args: str) -> Callable[[], None]:
@@ -105,42 +111,55 @@ def one_movie_args(row: dict, folder: Path, wanted: list[str]) -> list[str]:
     return args
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, as `uptime` shows them."""
+    return ", ".join(f"{load:.2f}" for load in os.getloadavg())
+
+
+def batch_speed(folder: Path, n: int, repeats: int) -> None:
+    from movie_genres.predict.api import Predictor
+    from movie_genres.predict.movie import movie_from_mapping
+
+    print(f"{n} test movies, medians of {repeats} runs, {os.cpu_count()} CPUs\n")
+    print(f"{'batch':<8} {'model':<16} {'end to end (CLI)':>22} {'warm predict_many':>22}")
+    for kind, models in BATCH_MODELS.items():
+        source = folder / ("movies.jsonl" if kind == "poster" else "movies_text.jsonl")
+        movies = [movie_from_mapping(row, folder) for row in (json.loads(line) for line in source.open())]
+        for model in models:
+            cli = median_seconds(
+                command("--input", str(source), "--output", str(folder / "preds.jsonl"), "--model", model), repeats
+            )
+            predictor = Predictor()
+            predictor.predict_many(movies[:1], model)  # loads the model and its featurizers
+            warm = median_seconds(lambda p=predictor, m=model, movies=movies: p.predict_many(movies, m), repeats)
+            print(
+                f"{kind:<8} {model:<16} {n / cli:>10.1f} movies/s ({cli:5.1f} s) "
+                f"{n / warm:>10.1f} movies/s ({warm:5.1f} s)"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--movies", type=int, default=500)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each batch measurement")
+    parser.add_argument("--calls", type=int, default=5, help="calls of each one-movie command")
+    parser.add_argument("--one-movie-only", action="store_true", help="skip the batch measurements")
     args = parser.parse_args()
-    from movie_genres.predict.api import Predictor
-    from movie_genres.predict.movie import movie_from_mapping
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         rows = write_movies(folder, args.movies)
         n = len(rows)
-        print(f"{n} test movies, medians of {args.repeats} runs, {os.cpu_count()} CPUs\n")
-        print(f"{'batch':<8} {'model':<16} {'end to end (CLI)':>22} {'warm predict_many':>22}")
-        for kind, models in BATCH_MODELS.items():
-            source = folder / ("movies.jsonl" if kind == "poster" else "movies_text.jsonl")
-            movies = [movie_from_mapping(row, folder) for row in (json.loads(line) for line in source.open())]
-            for model in models:
-                cli = median_seconds(
-                    command("--input", str(source), "--output", str(folder / "preds.jsonl"), "--model", model),
-                    args.repeats,
-                )
-                predictor = Predictor()
-                predictor.predict_many(movies[:1], model)  # loads the model and its featurizers
-                warm = median_seconds(
-                    lambda p=predictor, m=model, movies=movies: p.predict_many(movies, m), args.repeats
-                )
-                print(
-                    f"{kind:<8} {model:<16} {n / cli:>10.1f} movies/s ({cli:5.1f} s) "
-                    f"{n / warm:>10.1f} movies/s ({warm:5.1f} s)"
-                )
-        print(f"\n{'one movie':<36} {'wall time of one call':>22}")
+        if not args.one_movie_only:
+            batch_speed(folder, n, args.repeats)
+        print(f"\none movie, {os.cpu_count()} CPUs: wall time of one call, median (min-max) of {args.calls} calls")
+        print(f"load average at the start: {load_average()}")
         for label, wanted in ONE_MOVIE.items():
             model_args = [] if label.startswith("default") else ["--model", label]
-            seconds = median_seconds(command(*one_movie_args(rows[0], folder, wanted), *model_args), args.repeats)
-            print(f"{label + ' (' + ', '.join(w[2:] for w in wanted) + ')':<36} {seconds:>20.1f} s")
+            times = seconds(command(*one_movie_args(rows[0], folder, wanted), *model_args), args.calls)
+            spread = f"{statistics.median(times):.1f} s ({min(times):.1f}-{max(times):.1f})"
+            print(f"{label + ' (' + ', '.join(w[2:] for w in wanted) + ')':<36} {spread:>22}")
+        print(f"load average at the end: {load_average()}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ def main() -> None:
     save_features(paths.TEXT_WORD_VECTORS, Features(dataset["movie_id"].to_numpy(), means.matrix))
     write_json(paths.featurizer_settings(paths.TEXT_WORD_VECTORS), params.model_dump())
     write_json(
-        paths.METRICS / "data" / "word_vectors.json",
+        paths.data_report("word_vectors"),
         {
             "movies": len(dataset),
             "no_known_word": int(means.no_known_word.sum()),

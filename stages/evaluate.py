@@ -2,7 +2,7 @@
 per-genre tables, PR curves.
 
 Usage: python -m stages.evaluate MODEL [MODEL ...]   (dvc.yaml runs it once per model)
-Writes metrics/models/<model>.json (the headline: the rule predict uses) and
+Writes metrics/<model>.json (the headline: the rule predict uses) and
 reports/models/<model>.json (every rule, every F1 and its interval).
 """
 
@@ -15,7 +15,7 @@ from movie_genres.data.dataset import subset_mask
 from movie_genres.evaluation.bootstrap import CONFIDENCE, bootstrap_weights
 from movie_genres.evaluation.evaluate import HEADLINE_RULE, evaluate
 from movie_genres.models.predictions import load_predictions
-from movie_genres.models.training import load_labels
+from movie_genres.models.training import labels_of, load_labels
 from movie_genres.params import EvaluateParams, load_section, load_seed, read_params
 from movie_genres.stage_io import run_stage, write_csv, write_json
 
@@ -29,20 +29,21 @@ def main() -> None:
     seed = load_seed(raw)
     dataset, labels, genre_names = load_labels()
     ids = dataset["movie_id"].to_numpy()
-    val, test = subset_mask(dataset, "val"), subset_mask(dataset, "test")
+    test = subset_mask(dataset, "test")
     # The same draws of test movies for every model, so their intervals are comparable.
     weights = bootstrap_weights(int(test.sum()), params.bootstrap_draws, seed)
     bootstrap = {"draws": params.bootstrap_draws, "seed": seed, "confidence": CONFIDENCE, "movies": int(test.sum())}
     for model in args.models:
+        out_of_fold = load_predictions(paths.out_of_fold_file(model))
         result = evaluate(
             load_predictions(paths.predictions_file(model)),
-            ids[val],
-            labels[val],
+            out_of_fold,
+            labels_of(out_of_fold.movie_ids, dataset, labels),
             ids[test],
             labels[test],
             genre_names,
             params.top_k,
-            params.min_val_positives,
+            params.min_positives,
             weights,
         )
         write_json(paths.model_metrics(model), result.headline())
@@ -56,7 +57,7 @@ def main() -> None:
             paths.model_decision(model),
             {
                 "thresholds": dict(zip(genre_names, np.round(result.thresholds, 6).tolist())),
-                "val_f1_micro": result.val_f1_micro,
+                "out_of_fold_f1_micro": result.out_of_fold_f1_micro,
             },
         )
 

@@ -19,14 +19,15 @@ def main() -> None:
         details_missing = len(collection.details_missing) if params.tmdb.details else None
     else:
         raw, genre_names = read_bundled_movies(paths.BUNDLED_CSV)
-    movies, report = normalise_movies(raw, params.max_movies)
+    movies, report = normalise_movies(raw, params.max_movies, params.min_genre_movies)
     genres = genre_table(movies, genre_names, report)
     write_table(movies, paths.MOVIES)
     write_csv(paths.GENRES, genres)
     metrics = report.as_dict()
     if details_missing is not None:
         metrics["details_missing"] = details_missing
-    write_json(paths.METRICS / "data" / "fetch_list.json", metrics)
+    write_json(paths.data_report("fetch_list"), metrics)
+    write_json(paths.data_metrics("fetch_list"), {"Kept": report.kept, "Dropped": sum(report.dropped.values())})
 
 
 if __name__ == "__main__":

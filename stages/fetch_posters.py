@@ -25,9 +25,10 @@ def main() -> None:
         poster_source = bundled_source(paths.BUNDLED_POSTERS)
     missing = collect_posters(movies, poster_source, paths.POSTERS)
     write_csv(paths.MISSING_POSTERS, missing)
+    counts = {"movies": len(movies), "with_poster": len(movies) - len(missing), "without_poster": len(missing)}
+    write_json(paths.data_report("fetch_posters"), counts)
     write_json(
-        paths.METRICS / "data" / "fetch_posters.json",
-        {"movies": len(movies), "with_poster": len(movies) - len(missing), "without_poster": len(missing)},
+        paths.data_metrics("fetch_posters"), {"Kept": counts["with_poster"], "Dropped": counts["without_poster"]}
     )
 
 

@@ -9,7 +9,13 @@ from movie_genres import paths
 from movie_genres.data.posters import PosterArchive
 from movie_genres.files import atomic_path
 from movie_genres.params import EvaluateParams, load_section, read_params
-from movie_genres.report.inputs import read_data_summary, read_genre_plots, read_model, read_test_movies
+from movie_genres.report.inputs import (
+    read_data_summary,
+    read_default_models,
+    read_genre_plots,
+    read_model,
+    read_test_movies,
+)
 from movie_genres.report.page import build_page
 from movie_genres.report.settings import ReportParams
 from movie_genres.stage_io import run_stage
@@ -27,6 +33,7 @@ def main() -> None:
             [read_model(model) for model in args.models],
             read_test_movies(args.models),
             read_data_summary(),
+            read_default_models(),
             read_genre_plots(),
             posters.read,
             params,

@@ -1,7 +1,7 @@
 """Stage split_dataset: the movies every model uses (those with a poster), split train/val/test."""
 
 from movie_genres import paths
-from movie_genres.data.dataset import build_dataset, read_table, write_table
+from movie_genres.data.dataset import SUBSETS, build_dataset, read_table, write_table
 from movie_genres.data.posters import read_missing
 from movie_genres.params import SplitParams, load_section, load_seed, read_params
 from movie_genres.stage_io import run_stage, write_json
@@ -15,7 +15,8 @@ def main() -> None:
         movies, read_missing(paths.MISSING_POSTERS), params.test_size, params.val_size, load_seed(raw)
     )
     write_table(dataset, paths.DATASET)
-    write_json(paths.METRICS / "data" / "split.json", dataset["subset"].value_counts().sort_index().to_dict())
+    sizes = dataset["subset"].value_counts()
+    write_json(paths.data_metrics("split"), {name.capitalize(): int(sizes.get(name, 0)) for name in SUBSETS})
 
 
 if __name__ == "__main__":

@@ -13,10 +13,11 @@ from dvclive import Live
 from dvclive.keras import DVCLiveCallback
 
 from movie_genres import paths
-from movie_genres.models.mlp import make_deterministic, predict_probabilities, save_keras_model, train_mlp
+from movie_genres.models.mlp import make_deterministic, predict_probabilities, refit_mlp, save_keras_model, train_mlp
+from movie_genres.models.out_of_fold import write_out_of_fold
 from movie_genres.models.training import ModelCard, load_modelling_data, save_card, save_scores
-from movie_genres.params import MlpParams, load_section, load_seed, read_params
-from movie_genres.stage_io import run_stage, setup_logging
+from movie_genres.params import MlpParams, OutOfFoldParams, load_section, load_seed, read_params
+from movie_genres.stage_io import run_stage, setup_logging, write_json
 
 
 def main() -> None:
@@ -27,15 +28,19 @@ def main() -> None:
     setup_logging()
     raw = read_params()
     params = load_section(raw, f"train_{args.model}", MlpParams)
-    make_deterministic(load_seed(raw))
+    out_of_fold = load_section(raw, "out_of_fold", OutOfFoldParams)
+    seed = load_seed(raw)
+    make_deterministic(seed)
     data = load_modelling_data(*args.features)
     # dvclive writes the training curves only; dvc.yaml declares them as plots.
     with Live(dir=str(paths.training_log(args.model)), dvcyaml=None, save_dvc_exp=False) as live:
-        model = train_mlp(data.train, data.val, params, callbacks=[DVCLiveCallback(live=live)])
+        model, epochs = train_mlp(data.train, data.val, params, callbacks=[DVCLiveCallback(live=live)])
     artifact = paths.model_file(args.model, ".keras")
     save_keras_model(model, artifact)
     save_scores(args.model, data, predict_probabilities(model, data.evaluated.x), "probability")
     save_card(ModelCard(args.model, "probability", str(artifact), [str(f) for f in args.features]))
+    write_out_of_fold(args.model, data, out_of_fold.folds, seed, refit_mlp(params, epochs, seed), "probability")
+    write_json(paths.training_report(args.model), {"best_epoch": epochs})
 
 
 if __name__ == "__main__":

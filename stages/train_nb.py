@@ -7,9 +7,10 @@ import argparse
 from pathlib import Path
 
 from movie_genres import paths
-from movie_genres.models.linear import train_multinomial_nb
+from movie_genres.models.linear import refit_and_score, train_multinomial_nb
+from movie_genres.models.out_of_fold import write_out_of_fold
 from movie_genres.models.training import ModelCard, load_modelling_data, save_card, save_scores
-from movie_genres.params import TrainNbParams, load_section, read_params
+from movie_genres.params import OutOfFoldParams, TrainNbParams, load_section, load_seed, read_params
 from movie_genres.stage_io import run_stage, save_model, setup_logging
 
 
@@ -19,12 +20,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("features", type=Path, nargs="+", help="feature files (.npz) of counts")
     args = parser.parse_args(argv)
     setup_logging()
-    params = load_section(read_params(), f"train_{args.model}", TrainNbParams)
+    raw = read_params()
+    params = load_section(raw, f"train_{args.model}", TrainNbParams)
+    out_of_fold = load_section(raw, "out_of_fold", OutOfFoldParams)
     data = load_modelling_data(*args.features)
     model = train_multinomial_nb(data.train.x, data.train.y, params, data.genre_names)
     save_model(args.model, model)
     save_scores(args.model, data, model.predict_proba(data.evaluated.x), "probability")
     save_card(ModelCard(args.model, "probability", str(paths.model_file(args.model)), [str(f) for f in args.features]))
+    fit_and_score = refit_and_score(model, "probability")
+    write_out_of_fold(args.model, data, out_of_fold.folds, load_seed(raw), fit_and_score, "probability", n_jobs=-1)
 
 
 if __name__ == "__main__":

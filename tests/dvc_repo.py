@@ -51,8 +51,9 @@ def git(*args: str, cwd: Path) -> str:
     return _checked(["git", "-c", "user.name=test", "-c", "user.email=test@example.com", *args], cwd)
 
 
-def copy_repository(source: Path, destination: Path) -> None:
-    """The files a fresh clone would have (tracked, or new and not ignored), nothing generated."""
+def copy_repository(source: Path, destination: Path, skip: tuple[str, ...] = ()) -> None:
+    """The files a fresh clone would have (tracked, or new and not ignored), nothing generated; not those
+    whose path starts with one of `skip`."""
     listed = (
         subprocess.run(
             ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -64,7 +65,7 @@ def copy_repository(source: Path, destination: Path) -> None:
         .split("\0")
     )
     for name in filter(None, listed):
-        if (source / name).is_file():
+        if (source / name).is_file() and not name.startswith(skip):
             (destination / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source / name, destination / name)
 

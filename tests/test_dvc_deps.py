@@ -47,6 +47,6 @@ def test_a_new_import_without_a_dep_is_reported(tmp_path):
     repo = _project_copy(tmp_path)
     stage = repo / "stages/train_nb.py"
     stage.write_text(
-        stage.read_text().replace("import argparse\n", "import argparse\n\nimport movie_genres.models.fusion\n")
+        stage.read_text().replace("import argparse\n", "import argparse\n\nimport movie_genres.models.stacking\n")
     )
-    assert dep_problems(repo) == ["train_nb: runs src/movie_genres/models/fusion.py but does not depend on it"]
+    assert dep_problems(repo) == ["train_nb: runs src/movie_genres/models/stacking.py but does not depend on it"]

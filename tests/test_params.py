@@ -43,6 +43,13 @@ def _with(section: str, key: str, value):
         ("train_svm", LinearModelParams, "C", "high", "`train_svm.C`: Input should be a valid list, got 'high'"),
         ("train_svm", LinearModelParams, "scoring", "accuracy", "`train_svm.scoring`: Input should be 'f1_micro',"),
         ("train_svm", LinearModelParams, "cv_folds", 1.5, "`train_svm.cv_folds`: Input should be a valid integer"),
+        (
+            "train_details_logreg",
+            LinearModelParams,
+            "cv_max_movies",
+            50,
+            "`train_details_logreg.cv_max_movies`: Input should be greater than or equal to 100",
+        ),
         ("fetch_list", FetchListParams, "source", "imdb", "`fetch_list.source`: Input should be 'bundled' or 'tmdb'"),
         (
             "fetch_list",

@@ -36,15 +36,12 @@ def _stages_run(out: str) -> set[str]:
     return {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
 
 
-HEADLINE = {"f1_micro", "f1_micro_low", "f1_micro_high", "f1_samples", "f1_macro", "precision", "recall"}
-
-
 def test_repro_produces_metrics_for_every_model(small_repo):
     """Every model's report is what its stored predictions give on the test movies, with an interval
     around each F1; its metrics file is the headline of the rule predict uses; the tutorial's text
     models beat a baseline that gives every movie the k most frequent training genres."""
     models = _models(small_repo)
-    assert {"svm", "nb", "text_mlp", "poster_mlp", "late_fusion", "early_fusion_mlp"} <= set(models)
+    assert {"svm", "nb", "text_mlp", "poster_mlp", "early_fusion_mlp", "stack_details"} <= set(models)
     dataset = read_table(small_repo / "data/dataset.parquet")
     genres = pd.read_csv(small_repo / "data/genres.csv")
     labels = label_matrix(dataset["genre_ids"], genres["genre_id"].tolist())
@@ -70,19 +67,30 @@ def test_repro_produces_metrics_for_every_model(small_repo):
                 assert low <= f1 <= high and low < high, (model, rule, average)
         if model in ("svm", "nb", "details_logreg"):
             assert top_k["f1_micro"] > baseline_f1, model
-        headline = json.loads((small_repo / f"metrics/models/{model}.json").read_text())
+        headline = json.loads((small_repo / f"metrics/{model}.json").read_text())
         tuned = report["rules"][HEADLINE_RULE]
-        assert headline == {m: tuned[m] for m in HEADLINE - {"precision", "recall"}} | {
-            "precision": tuned["per_movie_precision"],
-            "recall": tuned["per_movie_recall"],
+        assert headline == {
+            "micro": tuned["f1_micro"],
+            "micro±": pytest.approx((tuned["f1_micro_high"] - tuned["f1_micro_low"]) / 2, abs=1e-4),
+            "samples": tuned["f1_samples"],
+            "macro": tuned["f1_macro"],
+            "prec": tuned["per_movie_precision"],
+            "rec": tuned["per_movie_recall"],
         }
-    counts = json.loads((small_repo / "metrics/data/fetch_list.json").read_text())
+    counts = json.loads((small_repo / "reports/data/fetch_list.json").read_text())
     assert counts["kept"] == 200
+    assert json.loads((small_repo / "metrics/fetch_list.json").read_text()) == {
+        "Kept": 200,
+        "Dropped": sum(counts["dropped"].values()),
+    }
+    sizes = json.loads((small_repo / "metrics/split.json").read_text())
+    assert sizes == {name.capitalize(): int(subset_mask(dataset, name).sum()) for name in ("train", "val", "test")}
     assert (small_repo / "plots/genre_coclusters.png").stat().st_size > 10_000
     shown = dvc("metrics", "show", cwd=small_repo)
-    assert all(f"metrics/models/{m}.json" in shown for m in models)
-    assert all(f"metrics/data/{name}.json" in shown for name in ("fetch_list", "fetch_posters", "split"))
+    assert all(f"metrics/{m}.json" in shown for m in models)
+    assert all(f"metrics/{name}.json" in shown for name in ("fetch_list", "fetch_posters", "split"))
     assert "reports/" not in shown  # the full breakdown is an output, not a metric
+    assert max(len(line) for line in shown.splitlines()) <= 130  # one terminal line per file
 
 
 def test_compare_models_prints_a_paired_bootstrap(small_repo):
@@ -95,8 +103,8 @@ def test_compare_models_prints_a_paired_bootstrap(small_repo):
         assert a == b and (difference, low, high, share) == ("+0.0000", "[+0.0000,", "+0.0000]", "0.0%")
     rows = compare("details_logreg", "nb")
     assert [row[0] for row in rows] == ["micro", "samples", "macro"]
-    headline = json.loads((small_repo / "metrics/models/details_logreg.json").read_text())
-    assert float(rows[0][1]) == pytest.approx(headline["f1_micro"], abs=1e-4)
+    headline = json.loads((small_repo / "metrics/details_logreg.json").read_text())
+    assert float(rows[0][1]) == pytest.approx(headline["micro"], abs=1e-4)
 
 
 def test_linear_models_skip_missing_genres_quietly_and_show_grid_search_progress(small_repo):
@@ -132,16 +140,23 @@ def test_a_second_repro_does_nothing(small_repo):
     assert "didn't change" in out or "up to date" in out
 
 
+STACKS = {name: {f"evaluate@{name}"} for name in ("stack_text", "stack_text_poster", "stack_details")}
+STACKED = {"stack", *STACKS["stack_text_poster"], *STACKS["stack_details"]}
+CHOSEN = {"choose_defaults", "report"}
+
+
 @pytest.mark.parametrize(
     ("param", "value", "expected"),
     [
-        (("train_nb", "alpha"), 0.5, {"train_nb", "evaluate@nb", "report"}),
+        (("train_nb", "alpha"), 0.5, {"train_nb", "evaluate@nb", *STACKED, *STACKS["stack_text"], *CHOSEN}),
+        # The stack stage refits all three stacks; stack_text does not read the poster model, its
+        # bytes stay the same and it is not evaluated again.
         (
             ("train_poster_mlp", "learning_rate"),
             0.001,
-            {"train_poster_mlp", "evaluate@poster_mlp", "late_fusion", "evaluate@late_fusion", "report"},
+            {"train_poster_mlp", "evaluate@poster_mlp", *STACKED, *CHOSEN},
         ),
-        (("late_fusion", "text_model"), "nb", {"late_fusion", "evaluate@late_fusion", "report"}),
+        (("stack", "C"), 0.1, {*STACKED, *STACKS["stack_text"], *CHOSEN}),
     ],
 )
 def test_changing_a_param_reruns_only_what_depends_on_it(small_repo, param, value, expected):
@@ -154,7 +169,7 @@ def test_changing_a_param_reruns_only_what_depends_on_it(small_repo, param, valu
 
 
 def test_retraining_an_mlp_gives_byte_identical_predictions_and_metrics(small_repo):
-    files = ["data/predictions/poster_mlp.npz", "metrics/models/poster_mlp.json", "reports/models/poster_mlp.json"]
+    files = ["data/predictions/poster_mlp.npz", "metrics/poster_mlp.json", "reports/models/poster_mlp.json"]
     before = [(small_repo / f).read_bytes() for f in files]
     out = dvc("repro", "--force", "--single-item", "train_poster_mlp", cwd=small_repo)
     assert _stages_run(out) == {"train_poster_mlp"}
@@ -165,5 +180,4 @@ def test_retraining_an_mlp_gives_byte_identical_predictions_and_metrics(small_re
 def test_an_experiment_changes_svm_metrics_in_metrics_diff(small_repo):
     dvc("exp", "run", "-S", "train_svm.C=[0.01]", cwd=small_repo)
     diff = dvc("metrics", "diff", "--md", cwd=small_repo)
-    assert "metrics/train/svm.json" in diff and "best_C" in diff
-    assert "metrics/models/svm.json" in diff
+    assert "metrics/svm.json" in diff and "micro" in diff

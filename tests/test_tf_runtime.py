@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import subprocess
 import sys
 
+import pytest
+
+from movie_genres.tf_runtime import not_importable
 from tests.conftest import ROOT
 
 # Train a tiny MLP and embed nothing: TensorFlow's whole start-up, its first ops and tf.data.
@@ -21,7 +25,7 @@ make_deterministic(0)
 x = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
 y = (x[:, :2] > 0).astype(np.int8)
 params = MlpParams(hidden_units=[8], dropout=0.0, learning_rate=0.01, batch_size=16, max_epochs=2, patience=1)
-model = train_mlp(Subset(np.arange(48), x[:48], y[:48]), Subset(np.arange(16), x[48:], y[48:]), params)
+model, _ = train_mlp(Subset(np.arange(48), x[:48], y[:48]), Subset(np.arange(16), x[48:], y[48:]), params)
 predict_probabilities(model, x)
 import tensorflow as tf
 print(os.environ["ONEDNN_MAX_CPU_ISA"], tf.config.threading.get_intra_op_parallelism_threads())
@@ -38,3 +42,12 @@ def test_a_tensorflow_run_prints_no_start_up_noise_and_is_configured():
     assert done.stdout.split() == ["AVX2", "1"]
     noise = [line for line in done.stderr.splitlines() if TENSORFLOW_NOISE.search(line)]
     assert noise == []
+
+
+def test_not_importable_holds_back_only_modules_not_loaded_and_only_inside():
+    assert "tabnanny" not in sys.modules and "json" in sys.modules
+    with not_importable(("tabnanny", "json")):
+        with pytest.raises(ImportError):
+            importlib.import_module("tabnanny")
+        assert importlib.import_module("json") is sys.modules["json"]  # loaded before: unaffected
+    assert importlib.import_module("tabnanny") is sys.modules["tabnanny"]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from movie_genres.errors import UserError
 
@@ -48,6 +48,7 @@ class TmdbListParams(StrictParams):
 class FetchListParams(StrictParams):
     source: Literal["bundled", "tmdb"]
     max_movies: int | None = Field(ge=10, description="null keeps every movie")
+    min_genre_movies: int = Field(ge=1, description="a genre fewer movies have is not modelled")
     tmdb: TmdbListParams
 
 
@@ -120,6 +121,8 @@ class LinearModelParams(StrictParams):
     C: list[Annotated[float, Field(gt=0)]] = Field(min_length=1, description="the grid searched")
     class_weight: Literal["balanced"] | None
     cv_folds: int = Field(ge=2)
+    # Cross-validate on at most this many training movies; fewer than 100 could not hold every genre in every fold.
+    cv_max_movies: Annotated[int, Field(ge=100)] | None
     scoring: Literal["f1_micro", "f1_macro", "f1_samples", "f1_weighted"]
 
 
@@ -145,15 +148,26 @@ class TrainNbParams(StrictParams):
     alpha: float = Field(gt=0, description="additive smoothing")
 
 
-class LateFusionParams(StrictParams):
-    text_model: str
-    image_model: str
-    weight_steps: int = Field(ge=2)
+class OutOfFoldParams(StrictParams):
+    folds: int = Field(ge=2, le=20, description="folds of the training share each model is refitted on")
+
+
+class StackParams(StrictParams):
+    C: float = Field(gt=0, description="inverse L2 strength of each genre's logistic regression")
+    models: dict[str, list[str]] = Field(min_length=1, description="stacked model -> the models it reads")
+
+    @field_validator("models")
+    @classmethod
+    def _at_least_two(cls, models: dict[str, list[str]]) -> dict[str, list[str]]:
+        for name, components in models.items():
+            if len(set(components)) < 2 or len(set(components)) != len(components):
+                raise ValueError(f"{name}: stacks two or more distinct models, got {components}")
+        return models
 
 
 class EvaluateParams(StrictParams):
     top_k: PositiveInt
-    min_val_positives: PositiveInt
+    min_positives: PositiveInt
     bootstrap_draws: int = Field(ge=100, description="resamples of the test movies for the 95 % intervals")
 
 

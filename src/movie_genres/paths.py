@@ -35,6 +35,7 @@ POSTER_FEATURES = _PATHS["poster_cnn"]
 POSTER_FEATURES_SKIPPED = _PATHS["poster_cnn_skipped"]
 MODELS = _PATHS["models"]
 PREDICTIONS = _PATHS["predictions"]
+OUT_OF_FOLD = _PATHS["out_of_fold"]
 METRICS = _PATHS["metrics"]
 REPORTS = _PATHS["reports"]
 PLOTS = _PATHS["plots"]
@@ -47,6 +48,10 @@ def model_file(name: str, suffix: str = ".pkl") -> Path:
 
 def predictions_file(name: str) -> Path:
     return PREDICTIONS / f"{name}.npz"
+
+
+def out_of_fold_file(name: str) -> Path:
+    return OUT_OF_FOLD / f"{name}.npz"
 
 
 def training_log(name: str) -> Path:
@@ -63,8 +68,23 @@ def featurizer_settings(features: Path) -> Path:
 
 
 def model_metrics(name: str) -> Path:
-    """A model's headline test figures under the rule predict uses (a DVC metric)."""
-    return METRICS / "models" / f"{name}.json"
+    """A model's headline test figures under the rule predict uses (a DVC metric: one row of `dvc metrics show`)."""
+    return METRICS / f"{name}.json"
+
+
+def data_metrics(stage: str) -> Path:
+    """A data stage's counts in `dvc metrics show`: movies kept and dropped, or the split sizes."""
+    return METRICS / f"{stage}.json"
+
+
+def data_report(stage: str) -> Path:
+    """A data stage's full counts (dropped by reason, ...): what the report page reads."""
+    return REPORTS / "data" / f"{stage}.json"
+
+
+def training_report(name: str) -> Path:
+    """What a training stage chose (a grid search's C, an MLP's best epoch) and its validation score."""
+    return REPORTS / "train" / f"{name}.json"
 
 
 def model_report(name: str) -> Path:
@@ -72,6 +92,10 @@ def model_report(name: str) -> Path:
     return REPORTS / "models" / f"{name}.json"
 
 
+# predict's default model for each set of inputs (stage choose_defaults).
+DEFAULT_MODELS = MODELS / "defaults.json"
+
+
 def model_decision(name: str) -> Path:
-    """The per-genre thresholds tuned on validation movies, and the model's validation micro-F1."""
+    """The per-genre thresholds tuned on the out-of-fold scores, and the micro-F1 they give there."""
     return MODELS / f"{name}.decision.json"

@@ -10,7 +10,8 @@ from movie_genres.evaluation.bootstrap import (
     f1_intervals,
     paired_bootstrap,
 )
-from movie_genres.evaluation.metrics import threshold_decision, top_k_decision
+from movie_genres.evaluation.metrics import top_k_decision
+from movie_genres.models.predictions import threshold_decision
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from movie_genres.evaluation.metrics import (
     top_k_decision,
     tune_thresholds,
 )
+from movie_genres.models.predictions import at_least_one_genre, threshold_decision
 
 
 def test_per_movie_precision_and_recall_by_hand():
@@ -81,3 +82,12 @@ def test_the_micro_pr_curve_by_hand():
     thinned = micro_pr_curve(y_true, scores, max_points=3)  # first, middle and last point kept
     assert len(thinned) == 3
     assert (thinned.iloc[[0, -1]].to_numpy() == curve.iloc[[0, -1]].to_numpy()).all()
+
+
+def test_a_movie_with_no_genre_over_its_threshold_gets_the_closest_one():
+    scores = np.array([[0.9, 0.1, 0.2], [0.3, 0.35, 0.1], [0.1, 0.2, 0.45]])
+    thresholds = np.array([0.5, 0.4, 0.5])
+    decision = at_least_one_genre(scores, thresholds)
+    # Movie 0 keeps its one genre; movie 1 is 0.05 short of genre 1 (0.2 of genre 0); movie 2 0.05 of genre 2.
+    assert decision.tolist() == [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
+    assert at_least_one_genre(scores, 0.0).tolist() == threshold_decision(scores, 0.0).tolist()

@@ -27,8 +27,9 @@ from PIL import Image
 from movie_genres import paths
 from movie_genres.data.dataset import genre_table, normalise_movies, write_table
 from movie_genres.data.posters import bundled_source, collect_posters
-from movie_genres.models.predictions import Predictions, save_predictions
-from movie_genres.report.gallery import best_and_worst, decide, genre_marks, per_movie_f1
+from movie_genres.models.predictions import Predictions, at_least_one_genre, save_predictions
+from movie_genres.params import FetchListParams, load_section, read_params
+from movie_genres.report.gallery import best_and_worst, genre_marks, per_movie_f1
 from movie_genres.report.images import thumbnail
 from movie_genres.report.inputs import GENRE_PLOTS, Figure, breakdown_file, parse_rules
 from tests.conftest import ROOT
@@ -62,10 +63,12 @@ GENRES = ["Drama", "Comedy", "Action", "Fantasy"]
 def test_genres_are_marked_hit_false_positive_or_missed():
     truth = np.array([[0, 0, 1, 1], [1, 0, 0, 0], [0, 1, 0, 0]], dtype=np.int8)
     scores = np.array([[0.9, 0.1, 0.8, 0.2], [0.5, 0.4, 0.0, 0.0], [0.0, 0.2, 0.0, 0.0]])
-    predicted = decide(scores, np.array([0.5, 0.5, 0.5, 0.5]))  # a score equal to its threshold counts
+    # As predict decides: a score equal to its threshold counts, and a movie with none gets the closest genre.
+    predicted = at_least_one_genre(scores, np.array([0.5, 0.5, 0.5, 0.5]))
     marks = [(m.genre, m.mark) for m in genre_marks(truth[0], predicted[0], GENRES)]
     assert marks == [("Action", "hit"), ("Drama", "false_positive"), ("Fantasy", "miss")]
-    assert per_movie_f1(truth, predicted).tolist() == [0.5, 1.0, 0.0]
+    assert predicted[2].tolist() == [0, 1, 0, 0]
+    assert per_movie_f1(truth, predicted).tolist() == [0.5, 1.0, 1.0]
     assert per_movie_f1(np.zeros((1, 4), np.int8), np.zeros((1, 4), np.int8)).tolist() == [0.0]
 
 
@@ -148,7 +151,8 @@ def build_inputs(repo: Path, bundled: tuple[pd.DataFrame, dict[int, str]]) -> No
     for name in ("params.yaml", "paths.yaml"):
         shutil.copy(ROOT / name, repo / name)
     set_params(repo, {("report", "gallery_movies"): 3, ("report", "gallery_models"): 2})
-    all_movies, report = normalise_movies(raw, None)
+    min_genre_movies = load_section(read_params(ROOT / "params.yaml"), "fetch_list", FetchListParams).min_genre_movies
+    all_movies, report = normalise_movies(raw, None, min_genre_movies)
     genres = genre_table(all_movies, genre_names, report)
     (repo / paths.GENRES).parent.mkdir(parents=True)
     genres.to_csv(repo / paths.GENRES, index=False)
@@ -167,18 +171,20 @@ def build_inputs(repo: Path, bundled: tuple[pd.DataFrame, dict[int, str]]) -> No
         )
         default = 0.0 if model == "svm" else 0.5
         thresholds = {g: (NB_THRESHOLDS.get(g, default) if model == "nb" else default) for g in names}
-        decision = {"thresholds": thresholds, "val_f1_micro": 0.55 if model == "svm" else 0.5}
+        decision = {"thresholds": thresholds, "out_of_fold_f1_micro": 0.55 if model == "svm" else 0.5}
         (repo / paths.model_decision(model)).parent.mkdir(parents=True, exist_ok=True)
         (repo / paths.model_decision(model)).write_text(json.dumps(decision))
         # The project's own figures for these models (the data summary's too), and its genre plots.
         for path in (breakdown_file(model), paths.PLOTS / "per_genre" / f"{model}.csv"):
             (repo / path).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(ROOT / path, repo / path)
-    for name in ("fetch_list", "fetch_posters", "split"):
-        (repo / paths.METRICS / "data").mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / paths.METRICS / "data" / f"{name}.json", repo / paths.METRICS / "data" / f"{name}.json")
+    for path in (paths.data_report("fetch_list"), paths.data_report("fetch_posters"), paths.data_metrics("split")):
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / path, repo / path)
     for name in GENRE_PLOTS:
         shutil.copy(ROOT / paths.PLOTS / name, repo / paths.PLOTS / name)
+    defaults = {"overview": {"model": "nb"}, "overview+poster": {"model": "svm"}}
+    (repo / paths.DEFAULT_MODELS).write_text(json.dumps(defaults))
 
 
 def run_stage(repo: Path) -> bytes:
@@ -229,7 +235,7 @@ def test_the_leaderboard_ranks_by_tuned_micro_f1_and_marks_the_predict_rule(repo
         cell = f'{f1["f1_micro"]:.3f}<span class="interval">{f1["f1_micro_low"]:.3f}–{f1["f1_micro_high"]:.3f}</span>'
         assert cell in page
     assert "95 % bootstrap interval (1,000 resamples of the 950 test movies)" in page
-    # The default model of `predict`: the best validation micro-F1 (svm's 0.55 in the decision files above).
+    # The default model of `predict` for a movie with every input: the defaults file's largest input set.
     assert re.search(r'<b>svm</b> <span class="badge default">', page)
 
 
@@ -263,7 +269,8 @@ def test_the_page_shows_everything_offline(report_page, browser):
         [s, True] for s in ("leaderboard", "per-genre", "genre-cooccurrence", "data", "gallery")
     ]
     assert page["images"] == [True] * (len(GENRE_PLOTS) + len(TEST_IDS)), "an image did not decode"
-    assert page["heatCells"] == len(MODELS) * 20  # every model x every genre
+    genres = pd.read_csv(report_page.parents[1] / paths.GENRES)
+    assert page["heatCells"] == len(MODELS) * len(genres)  # every model x every genre
     assert log.problems() == []
     assert log.requests, "no request recorded at all: the DevTools log is not working"
     assert [url for url in log.requests if not url.startswith("data:")] == [report_page.as_uri()]

@@ -17,6 +17,7 @@ from movie_genres.features.sentence_encoder import (
     SentenceEncoder,
     find_model_dir,
     length_batches,
+    max_sequence_length,
     movie_texts,
     normalize_like_bert,
 )
@@ -99,6 +100,13 @@ def test_movie_texts_overview_or_title_and_overview():
     movies = pd.DataFrame({"title": ["Jaws", "Up"], "overview": ["A shark.", "A house flies."]})
     assert movie_texts(movies, "overview") == ["A shark.", "A house flies."]
     assert movie_texts(movies, "title_overview") == ["Jaws. A shark.", "Up. A house flies."]
+
+
+def test_max_sequence_length_is_the_model_folders_else_keras_hubs_default(tmp_path):
+    (tmp_path / "sentence_bert_config.json").write_text('{"max_seq_length": 128, "do_lower_case": false}')
+    assert max_sequence_length(tmp_path) == 128
+    (tmp_path / "sentence_bert_config.json").write_text("{}")
+    assert max_sequence_length(tmp_path) == 256
 
 
 def test_a_model_folder_without_weights_is_named(tmp_path):

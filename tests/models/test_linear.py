@@ -81,8 +81,8 @@ def test_a_genre_without_training_movies_is_skipped_quietly_with_one_line(movies
     np.testing.assert_array_equal(probabilities[:, others], reference.predict_proba(x[900:]))
 
 
-def _grid(c: list[float], folds: int = 3) -> LinearModelParams:
-    return LinearModelParams(C=c, class_weight="balanced", cv_folds=folds, scoring="f1_micro")
+def _grid(c: list[float], folds: int = 3, max_movies: int | None = None) -> LinearModelParams:
+    return LinearModelParams(C=c, class_weight="balanced", cv_folds=folds, cv_max_movies=max_movies, scoring="f1_micro")
 
 
 def test_the_grid_search_is_gridsearchcvs_with_a_line_per_fold(movies, caplog):
@@ -109,3 +109,33 @@ def test_the_grid_search_is_gridsearchcvs_with_a_line_per_fold(movies, caplog):
     lines = [r.getMessage() for r in caplog.records]
     assert sum(" fold " in line for line in lines) == 9  # one per C value and fold, as each finishes
     assert sum(line.startswith(f"C={c:g}: mean f1_micro") for c in params.C for line in lines) == 3
+
+
+def test_beyond_cv_max_movies_the_search_runs_on_a_seeded_sample_and_refits_on_all(movies, caplog):
+    x, y, names = movies
+    x, y = x[:1200], y[:1200]
+    common = y.sum(axis=0) >= 10
+    y, names = y[:, common], [name for name, keep in zip(names, common) if keep]
+    with caplog.at_level(logging.INFO, logger="movie_genres.models.linear"):
+        ours = train_linear_svm(x, y, _grid([0.01, 1.0], max_movies=500), seed=3, genre_names=names)
+    assert "grid search on 500 of the 1200 training movies (cv_max_movies)" in caplog.messages
+    sample = np.sort(np.random.default_rng(3).choice(1200, size=500, replace=False))
+    theirs = GridSearchCV(
+        OneVsRestClassifier(LinearSVC(class_weight="balanced", random_state=3)),
+        {"estimator__C": [0.01, 1.0]},
+        scoring="f1_micro",
+        cv=KFold(3, shuffle=True, random_state=3),
+        refit=False,
+    ).fit(x[sample], y[sample])
+    np.testing.assert_array_equal(
+        ours.cv_scores, np.column_stack([theirs.cv_results_[f"split{j}_test_score"] for j in range(3)])
+    )
+    refit = OneVsRestClassifier(LinearSVC(C=ours.best_C, class_weight="balanced", random_state=3)).fit(x, y)
+    np.testing.assert_array_equal(ours.model.decision_function(x[:50]), refit.decision_function(x[:50]))
+
+
+def test_at_or_below_cv_max_movies_every_training_movie_is_cross_validated(movies):
+    x, y, _ = movies
+    capped = train_linear_svm(x[:600], y[:600], _grid([0.1, 1.0], max_movies=600), seed=1)
+    uncapped = train_linear_svm(x[:600], y[:600], _grid([0.1, 1.0]), seed=1)
+    np.testing.assert_array_equal(capped.cv_scores, uncapped.cv_scores)

@@ -11,9 +11,11 @@ from movie_genres.models.mlp import (
     load_keras_model,
     make_deterministic,
     predict_probabilities,
+    refit_mlp,
     save_keras_model,
     train_mlp,
 )
+from movie_genres.models.out_of_fold import fold_rows, out_of_fold_scores
 from movie_genres.models.training import Subset
 from movie_genres.params import MlpParams
 from tests.conftest import ROOT
@@ -41,7 +43,7 @@ def test_the_network_has_the_tutorials_shape():
 def test_training_learns():
     make_deterministic(0)
     train, val = _subsets()
-    model = train_mlp(train, val, PARAMS)
+    model, _ = train_mlp(train, val, PARAMS)
     accuracy = ((predict_probabilities(model, val.x) > 0.5) == val.y).mean()
     assert accuracy > 0.85
 
@@ -53,10 +55,11 @@ def test_early_stopping_stops_on_validation_loss_and_keeps_the_best_epoch():
     train, val = _subsets()
     params = PARAMS.model_copy(update={"learning_rate": 0.05, "max_epochs": 200, "patience": 3, "dropout": 0.0})
     history = keras.callbacks.History()
-    model = train_mlp(train, val, params, callbacks=[history])
+    model, epochs = train_mlp(train, val, params, callbacks=[history])
     val_losses = history.history["val_loss"]
     best = int(np.argmin(val_losses))
     assert len(val_losses) == best + 1 + params.patience < params.max_epochs
+    assert epochs == best + 1  # what the out-of-fold MLPs train for
     final_val_loss = model.evaluate(val.x, val.y.astype(np.float32), verbose=0)
     assert final_val_loss == pytest.approx(val_losses[best], rel=1e-5)
     assert final_val_loss < val_losses[-1]
@@ -67,7 +70,7 @@ def test_same_seed_same_model():
     outputs = []
     for _ in range(2):
         make_deterministic(7)
-        outputs.append(predict_probabilities(train_mlp(train, val, PARAMS), val.x))
+        outputs.append(predict_probabilities(train_mlp(train, val, PARAMS)[0], val.x))
     assert np.array_equal(outputs[0], outputs[1])
 
 
@@ -75,7 +78,7 @@ def test_a_saved_model_has_the_same_bytes_every_time(tmp_path):
     """Keras stamps `.keras` archives with the time; the saved archive must not change with it."""
     make_deterministic(0)
     train, val = _subsets()
-    model = train_mlp(train, val, PARAMS.model_copy(update={"max_epochs": 2}))
+    model, _ = train_mlp(train, val, PARAMS.model_copy(update={"max_epochs": 2}))
     first, second = tmp_path / "first.keras", tmp_path / "second.keras"
     save_keras_model(model, first)
     time.sleep(1.1)  # zip timestamps have a 2-second resolution: cross one boundary at least
@@ -94,7 +97,7 @@ from movie_genres.models.mlp import make_deterministic, save_keras_model, train_
 from tests.models.test_mlp import PARAMS, _subsets
 make_deterministic(0)
 train, val = _subsets()
-save_keras_model(train_mlp(train, val, PARAMS.model_copy(update={"max_epochs": 2})), Path(sys.argv[1]))
+save_keras_model(train_mlp(train, val, PARAMS.model_copy(update={"max_epochs": 2}))[0], Path(sys.argv[1]))
 """
 
 
@@ -105,3 +108,22 @@ def test_training_and_saving_in_two_processes_gives_the_same_bytes(tmp_path):
     for archive in archives:
         subprocess.run([sys.executable, "-c", TRAIN_AND_SAVE, str(archive)], cwd=ROOT, check=True, capture_output=True)
     assert archives[0].read_bytes() == archives[1].read_bytes()
+
+
+def test_out_of_fold_mlps_train_for_the_given_epochs_and_are_seeded():
+    """Each fold's MLP trains `epochs` epochs on the other folds (no validation movies) and scores the
+    held-out fold; the same seed gives the same scores."""
+    train, _ = _subsets()
+    folds = fold_rows(len(train.y), 3, seed=0)
+    fit_and_score = refit_mlp(PARAMS, epochs=3, seed=5)
+    scores = out_of_fold_scores(train, folds, fit_and_score)
+    assert scores.shape == train.y.shape and (scores > 0).all()
+    fitted, held_out = folds[1]
+    keras.utils.set_random_seed(5 + 1 + 1)
+    model = build_mlp(train.x[fitted], train.y.shape[1], PARAMS)
+    history = model.fit(
+        train.x[fitted], train.y[fitted].astype(np.float32), epochs=3, batch_size=PARAMS.batch_size, verbose=0
+    )
+    assert len(history.epoch) == 3
+    np.testing.assert_array_equal(scores[held_out], predict_probabilities(model, train.x[held_out]))
+    np.testing.assert_array_equal(out_of_fold_scores(train, folds, fit_and_score), scores)

@@ -81,7 +81,7 @@ def _scores(result: dict) -> dict[str, float]:
     return {g["genre"]: g["score"] for g in result["genres"]}
 
 
-@pytest.mark.parametrize("model", ["nb", "minilm_mlp", "details_logreg", "early_fusion_mlp", "late_fusion", None])
+@pytest.mark.parametrize("model", ["nb", "minilm_mlp", "details_logreg", "early_fusion_mlp", "stack_details", None])
 def test_batch_and_single_predictions_agree(trained, capsys, tmp_path, model):
     """The same models, inputs used and ignored, thresholds and scores (up to the printed rounding:
     MiniLM pads a batch to its longest text, one movie to its own length)."""
@@ -171,7 +171,7 @@ def test_each_model_and_featurizer_is_loaded_once(trained, tmp_path, monkeypatch
     counted(sentence_encoder, "SentenceEncoder")
     movies = [movie_from_mapping(row, tmp_path) for row in _test_movies(trained, tmp_path, 5)]
     predictor = Predictor()
-    first = predictor.predict_many(movies, "late_fusion")
+    first = predictor.predict_many(movies, "stack_details")
     once = sorted(loads)
     assert len(once) == len(set(once)), once
     for load in ("load_pickle(models/details_logreg.pkl)", "load_pickle(models/bag_of_words.pkl)",
@@ -179,10 +179,10 @@ def test_each_model_and_featurizer_is_loaded_once(trained, tmp_path, monkeypatch
         assert any(entry.startswith(load) for entry in once), load
     # Later calls, one movie or many, load nothing more and give the same answers.
     for movie, result in zip(movies, first):
-        single = predictor.predict(movie, "late_fusion")
+        single = predictor.predict(movie, "stack_details")
         assert single["predicted_genres"] == result["predicted_genres"]
         assert _scores(single) == pytest.approx(_scores(result), abs=1.01e-4)
-    assert predictor.predict_many(movies, "late_fusion") == first
+    assert predictor.predict_many(movies, "stack_details") == first
     assert sorted(loads) == once
 
 

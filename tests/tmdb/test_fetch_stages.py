@@ -121,9 +121,9 @@ def test_a_killed_fetch_resumes_to_the_uninterrupted_result(stage, fake_tmdb, tm
     assert had <= {cache.path(key) for key in _requests_since(fake_tmdb, 0)}  # requests map onto cache entries
     again = {cache.path(key) for key in _requests_since(fake_tmdb, start)}
     assert not again & had, "the resumed run asked again for answers it had"
-    outputs = ["data/movies.parquet", "data/genres.csv", "metrics/data/fetch_list.json"]
+    outputs = ["data/movies.parquet", "data/genres.csv", "reports/data/fetch_list.json"]
     if stage == "fetch_posters":
-        outputs = ["data/posters.zip", "data/posters_missing.csv", "metrics/data/fetch_posters.json"]
+        outputs = ["data/posters.zip", "data/posters_missing.csv", "reports/data/fetch_posters.json"]
     for output in outputs:
         assert (resumed / output).read_bytes() == (reference / output).read_bytes(), output
     movies = pd.read_parquet(resumed / "data/movies.parquet")
@@ -143,7 +143,7 @@ def test_the_secret_appears_in_no_output(variable, fake_tmdb, tmp_path, monkeypa
     _run_stage(fetch_posters, repo, monkeypatch)
 
     assert any("api_key=***" in line for line in caplog.messages) == (variable == "TMDB_API_KEY")
-    assert json.loads((repo / "metrics/data/fetch_list.json").read_text())["details_missing"] == 1
+    assert json.loads((repo / "reports/data/fetch_list.json").read_text())["details_missing"] == 1
     assert pd.read_csv(repo / "data/posters_missing.csv")["reason"].tolist() == ["not on TMDB (HTTP 404)"]
     out, err = capfd.readouterr()
     assert secret not in caplog.text + out + err

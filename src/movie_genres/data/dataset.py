@@ -7,7 +7,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,8 @@ MOVIE_COLUMNS = ["movie_id", "title", "overview", "genre_ids", "release_date", "
 # fetch them leaves them empty.
 DETAIL_COLUMNS = {"tagline": "", "keywords": [], "companies": [], "runtime": float("nan"), "imdb_id": ""}
 
-# Genres TMDB retired from /genre/movie/list but that old movies still carry.
+# Genres TMDB retired from /genre/movie/list but that old movies still carry. They are not modelled:
+# TMDB gives them to no new movie, so predicting them would only ever be wrong for the movies people ask about.
 RETIRED_GENRES = {10769: "Foreign"}
 
 SUBSETS = ("train", "val", "test")
@@ -37,6 +38,8 @@ class ListReport:
     kept: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
     unknown_genre_ids: list[int] = field(default_factory=list)
+    # genre id -> {"name", "why", "movies" (that had it)}: genres removed from every movie's labels
+    genres_not_modelled: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {
@@ -44,6 +47,9 @@ class ListReport:
             "kept": self.kept,
             "dropped": self.dropped,
             "unknown_genre_ids": self.unknown_genre_ids,
+            "genres_not_modelled": {
+                str(genre_id): about for genre_id, about in sorted(self.genres_not_modelled.items())
+            },
         }
 
 
@@ -74,9 +80,14 @@ def _json_lists(cells: pd.Series) -> list[list[dict]]:
     return [json.loads(cell) if isinstance(cell, str) else [] for cell in cells]
 
 
-def normalise_movies(raw: pd.DataFrame, max_movies: int | None) -> tuple[pd.DataFrame, ListReport]:
+def normalise_movies(
+    raw: pd.DataFrame, max_movies: int | None, min_genre_movies: int = 1
+) -> tuple[pd.DataFrame, ListReport]:
     """De-duplicate by TMDB id, drop movies without overview or genre, keep the most popular N.
 
+    Genres that are not modelled are removed from every movie's genre ids first: TMDB's retired ones,
+    and those fewer than `min_genre_movies` movies have (too rare to learn or to judge); a movie left
+    without a genre is dropped, counted as `only_unmodelled_genres`.
     Returns the table sorted by popularity (most popular first, ties by id) and the counts dropped.
     """
     report = ListReport(movies_in=len(raw))
@@ -95,6 +106,10 @@ def normalise_movies(raw: pd.DataFrame, max_movies: int | None) -> tuple[pd.Data
     has_genre = kept["genre_ids"].map(len) > 0
     report.dropped["no_genre"] = int((~has_genre).sum())
     kept = kept[has_genre]
+    kept = kept.assign(genre_ids=_without_unmodelled_genres(kept["genre_ids"], min_genre_movies, report))
+    has_genre = kept["genre_ids"].map(len) > 0
+    report.dropped["only_unmodelled_genres"] = int((~has_genre).sum())
+    kept = kept[has_genre]
 
     kept = kept.sort_values(["popularity", "movie_id"], ascending=[False, True], kind="stable")
     report.dropped["over_max_movies"] = 0 if max_movies is None else max(0, len(kept) - max_movies)
@@ -105,14 +120,30 @@ def normalise_movies(raw: pd.DataFrame, max_movies: int | None) -> tuple[pd.Data
     return kept.reset_index(drop=True), report
 
 
+def _without_unmodelled_genres(genre_lists: pd.Series, min_movies: int, report: ListReport) -> pd.Series:
+    """Each movie's genre ids without the retired genres and those fewer than `min_movies` movies have."""
+    counts = Counter(genre_id for ids in genre_lists for genre_id in ids)
+    for genre_id, n in sorted(counts.items()):
+        if genre_id in RETIRED_GENRES:
+            report.genres_not_modelled[genre_id] = {"name": RETIRED_GENRES[genre_id], "why": "retired by TMDB"}
+        elif n < min_movies:
+            report.genres_not_modelled[genre_id] = {"name": "", "why": f"fewer than {min_movies} movies"}
+        if genre_id in report.genres_not_modelled:
+            report.genres_not_modelled[genre_id]["movies"] = n
+    dropped = set(report.genres_not_modelled)
+    return genre_lists.map(lambda ids: [genre_id for genre_id in ids if genre_id not in dropped])
+
+
 def genre_table(movies: pd.DataFrame, genre_names: dict[int, str], report: ListReport) -> pd.DataFrame:
     """The genres the kept movies use: id, name and movie count, most frequent first.
 
-    Retired ids (10769 "Foreign") get their old name; an id nobody can name is kept under a
-    placeholder name and reported, so one odd answer from the API does not stop a run.
+    An id nobody can name is kept under a placeholder name and reported, so one odd answer from the
+    API does not stop a run.
     """
     counts = Counter(genre_id for ids in movies["genre_ids"] for genre_id in ids)
-    names = {**RETIRED_GENRES, **genre_names}
+    names = genre_names
+    for genre_id, about in report.genres_not_modelled.items():
+        about["name"] = about["name"] or names.get(genre_id, f"Unknown {genre_id}")
     unknown = sorted(genre_id for genre_id in counts if genre_id not in names)
     for genre_id in unknown:
         log.warning("genre id %d is not in TMDB's genre list: kept as 'Unknown %d'", genre_id, genre_id)

@@ -48,15 +48,11 @@ def top_k_decision(scores: np.ndarray, k: int) -> np.ndarray:
     return decision
 
 
-def threshold_decision(scores: np.ndarray, thresholds: np.ndarray | float) -> np.ndarray:
-    return (scores >= thresholds).astype(np.int8)
-
-
 def tune_thresholds(scores: np.ndarray, y_true: np.ndarray, default: float, min_positives: int = 1) -> np.ndarray:
-    """Per genre, the score threshold that maximises that genre's F1 on the given (validation) rows.
+    """Per genre, the score threshold that maximises that genre's F1 on the given (out-of-fold) rows.
 
-    A genre with fewer than `min_positives` positive validation movies keeps `default`: a threshold
-    fitted to one or two movies would mostly fit noise.
+    A genre with fewer than `min_positives` positive movies there keeps `default`: a threshold fitted
+    to a handful of movies would mostly fit noise.
     """
     return np.array(
         [_best_threshold(scores[:, j], y_true[:, j], default, min_positives) for j in range(scores.shape[1])]

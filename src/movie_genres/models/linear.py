@@ -18,6 +18,8 @@ from sklearn.naive_bayes import MultinomialNB
 from sklearn.svm import LinearSVC
 from sklearn.utils.parallel import Parallel, delayed
 
+from movie_genres.models.out_of_fold import FitAndScore
+from movie_genres.models.predictions import ScoreKind
 from movie_genres.params import LinearModelParams, TrainNbParams
 
 log = logging.getLogger(__name__)
@@ -124,6 +126,14 @@ def _fold_score(
     return i, j, float(get_scorer(scoring)(fitted, x[test], y[test])), time.perf_counter() - start
 
 
+def cv_sample(n_movies: int, max_movies: int | None, seed: int) -> np.ndarray | None:
+    """The rows a grid search cross-validates on: None for all `n_movies`, else a seeded sample of
+    `max_movies` rows in their original order."""
+    if max_movies is None or n_movies <= max_movies:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n_movies, size=max_movies, replace=False))
+
+
 def grid_search_one_vs_rest(
     estimator: ClassifierMixin,
     x: sp.csr_matrix,
@@ -136,17 +146,24 @@ def grid_search_one_vs_rest(
 
     The same search as scikit-learn's GridSearchCV over `estimator__C` (same folds, scorer, tie-break
     and refit), run in parallel, with a log line as each fold finishes and as each C is complete.
+    Beyond `params.cv_max_movies` training movies, the folds are cut from a seeded sample of that
+    many: a liblinear fit's time grows faster than the number of movies (docs/scaling.md), and the
+    search fits every C on every fold; the chosen C is refitted on all the training movies.
     """
     log_absent_genres(y, genre_names)
-    folds = list(KFold(n_splits=params.cv_folds, shuffle=True, random_state=seed).split(x))
-    log_genres_missing_from_folds(y, folds, genre_names)
+    sample = cv_sample(len(y), params.cv_max_movies, seed)
+    x_cv, y_cv = (x, y) if sample is None else (x[sample], y[sample])
+    if sample is not None:
+        log.info("grid search on %d of the %d training movies (cv_max_movies)", len(sample), len(y))
+    folds = list(KFold(n_splits=params.cv_folds, shuffle=True, random_state=seed).split(x_cv))
+    log_genres_missing_from_folds(y_cv, folds, genre_names)
     candidates = [OneVsRestGenres(clone(estimator).set_params(C=c)) for c in params.C]
     tasks = [(i, j) for i in range(len(candidates)) for j in range(len(folds))]
     log.info("grid search: %d C values x %d folds = %d fits", len(candidates), len(folds), len(tasks))
     scores = np.full((len(candidates), len(folds)), np.nan)
     start = time.perf_counter()
     results = Parallel(n_jobs=-1, return_as="generator_unordered")(
-        delayed(_fold_score)(i, j, candidates[i], x, y, *folds[j], params.scoring) for i, j in tasks
+        delayed(_fold_score)(i, j, candidates[i], x_cv, y_cv, *folds[j], params.scoring) for i, j in tasks
     )
     for done, (i, j, score, seconds) in enumerate(results, start=1):
         scores[i, j] = score
@@ -177,7 +194,7 @@ def train_linear_svm(
 def train_logistic_regression(
     x: sp.csr_matrix, y: np.ndarray, params: LinearModelParams, seed: int, genre_names: Sequence[str] | None = None
 ) -> GridSearch:
-    """Like the SVM, but with calibrated-ish probabilities, which thresholds and late fusion need."""
+    """Like the SVM, but with calibrated-ish probabilities."""
     estimator = LogisticRegression(
         class_weight=params.class_weight, max_iter=2000, solver="liblinear", random_state=seed
     )
@@ -190,3 +207,17 @@ def train_multinomial_nb(
     """One-vs-rest multinomial naive Bayes on word counts."""
     log_absent_genres(y, genre_names)
     return OneVsRestGenres(MultinomialNB(alpha=params.alpha)).fit(x, y)
+
+
+def scores(model: OneVsRestGenres, kind: ScoreKind, x: Any) -> np.ndarray:
+    """The model's per-genre scores: SVM margins or probabilities."""
+    return model.decision_function(x) if kind == "margin" else model.predict_proba(x)
+
+
+def refit_and_score(model: OneVsRestGenres, kind: ScoreKind) -> FitAndScore:
+    """For out-of-fold scores: a fresh copy of `model` (same settings) fitted on a fold, scoring another."""
+
+    def fit_and_score(fit: Any, held_out: Any, fold: int) -> np.ndarray:
+        return scores(clone(model).fit(fit.x, fit.y), kind, held_out.x)
+
+    return fit_and_score

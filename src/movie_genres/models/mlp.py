@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from movie_genres.files import atomic_path
+from movie_genres.models.out_of_fold import FitAndScore
 from movie_genres.models.training import Subset
 from movie_genres.params import MlpParams
 
@@ -71,8 +72,11 @@ class EpochLog(keras.callbacks.Callback):
 
 def train_mlp(
     train: Subset, val: Subset, params: MlpParams, callbacks: Sequence[keras.callbacks.Callback] = ()
-) -> keras.Model:
-    """Fit on the training movies; stop when the validation loss stops improving, keep the best epoch."""
+) -> tuple[keras.Model, int]:
+    """Fit on the training movies; stop when the validation loss stops improving, keep the best epoch.
+
+    Returns the model and the number of epochs it was trained for (up to its best).
+    """
     model = build_mlp(train.x, train.y.shape[1], params)
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=params.patience, restore_best_weights=True)
     model.fit(
@@ -85,7 +89,21 @@ def train_mlp(
         callbacks=[stop, EpochLog(), *callbacks],
         verbose=0,
     )
-    return model
+    return model, stop.best_epoch + 1  # the weights restored are those of the best epoch (counted from 0)
+
+
+def refit_mlp(params: MlpParams, epochs: int, seed: int) -> FitAndScore:
+    """For out-of-fold scores: a fresh MLP trained for `epochs` (the final model's best) on a fold, with
+    no validation movies to stop on, scoring another."""
+
+    def fit_and_score(fit: Subset, held_out: Subset, fold: int) -> np.ndarray:
+        keras.utils.set_random_seed(seed + 1 + fold)
+        model = build_mlp(fit.x, fit.y.shape[1], params)
+        model.fit(fit.x, fit.y.astype(np.float32), epochs=epochs, batch_size=params.batch_size, shuffle=True, verbose=0)
+        log.info("out-of-fold: fold %d trained for %d epochs", fold + 1, epochs)
+        return predict_probabilities(model, held_out.x)
+
+    return fit_and_score
 
 
 def predict_probabilities(model: keras.Model, x: np.ndarray) -> np.ndarray:

@@ -19,6 +19,20 @@ ScoreKind = Literal["probability", "margin"]
 DEFAULT_THRESHOLD = {"probability": 0.5, "margin": 0.0}
 
 
+def threshold_decision(scores: np.ndarray, thresholds: np.ndarray | float) -> np.ndarray:
+    return (scores >= thresholds).astype(np.int8)
+
+
+def at_least_one_genre(scores: np.ndarray, thresholds: np.ndarray | float) -> np.ndarray:
+    """Genres whose score reaches their threshold; a movie with none gets the genre that comes closest
+    (the highest score minus threshold): every movie has a genre, and "no genre" is never an answer."""
+    decision = threshold_decision(scores, thresholds)
+    empty = np.flatnonzero(decision.sum(axis=1) == 0)
+    closest = np.argmax((scores - thresholds)[empty], axis=1)
+    decision[empty, closest] = 1
+    return decision
+
+
 @dataclass
 class Predictions:
     movie_ids: np.ndarray

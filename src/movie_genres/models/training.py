@@ -9,11 +9,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from movie_genres import paths
-from movie_genres.data.dataset import SubsetName, label_matrix, read_table, subset_mask
-from movie_genres.features.store import join_columns, load_features
+from movie_genres.data.dataset import label_matrix, read_table, subset_mask
+from movie_genres.features.store import read_rows
 from movie_genres.files import atomic_path
 from movie_genres.models.predictions import Predictions, ScoreKind, save_predictions
 
@@ -30,20 +29,9 @@ class ModellingData:
     train: Subset
     val: Subset
     test: Subset
+    evaluated: Subset  # validation and test movies together: the rows every model scores for `evaluate`
+    share: Subset  # training and validation movies together: every movie a model may learn from
     genre_names: list[str] = field(default_factory=list)  # the label columns, in genres.csv order
-
-    @property
-    def evaluated(self) -> Subset:
-        """Validation and test movies together: the rows every model scores for `evaluate`."""
-        return Subset(
-            np.concatenate([self.val.movie_ids, self.test.movie_ids]),
-            _stack(self.val.x, self.test.x),
-            np.vstack([self.val.y, self.test.y]),
-        )
-
-
-def _stack(a: Any, b: Any) -> Any:
-    return sp.vstack([a, b]).tocsr() if sp.issparse(a) else np.vstack([a, b])
 
 
 def load_labels() -> tuple[pd.DataFrame, np.ndarray, list[str]]:
@@ -53,17 +41,41 @@ def load_labels() -> tuple[pd.DataFrame, np.ndarray, list[str]]:
     return dataset, label_matrix(dataset["genre_ids"], genres["genre_id"].tolist()), genres["name"].tolist()
 
 
+def labels_of(movie_ids: np.ndarray, dataset: pd.DataFrame, labels: np.ndarray) -> np.ndarray:
+    """The label rows of these movies, in their order (`labels` has one row per `dataset` row)."""
+    row = {movie_id: i for i, movie_id in enumerate(dataset["movie_id"].tolist())}
+    return labels[[row[movie_id] for movie_id in movie_ids.tolist()]]
+
+
 def load_modelling_data(*features_paths: Path) -> ModellingData:
-    """Features (several files are joined column-wise) and labels of the train, val and test movies."""
+    """Features (several files are joined column-wise) and labels of the train, val and test movies.
+
+    The features of all three are read once, as one matrix of train, then val, then test rows; each
+    subset (and val + test, `evaluated`; train + val, `share`) is a range of its rows: a view of a dense
+    matrix, not a copy.
+    """
     dataset, labels, genre_names = load_labels()
-    features = [load_features(path) for path in features_paths]
+    train, val, test = (
+        np.flatnonzero(subset_mask(dataset, "train")),
+        np.flatnonzero(subset_mask(dataset, "val")),
+        np.flatnonzero(subset_mask(dataset, "test")),
+    )
+    order = np.concatenate([train, val, test])
+    ids = dataset["movie_id"].to_numpy()[order]
+    x, y = read_rows(features_paths, ids), labels[order]
+    n_train, n_val = len(train), len(val)
 
-    def subset(name: SubsetName) -> Subset:
-        mask = subset_mask(dataset, name)
-        ids = dataset["movie_id"].to_numpy()[mask]
-        return Subset(ids, join_columns([f.rows(ids) for f in features]), labels[mask])
+    def subset(start: int, stop: int) -> Subset:
+        return Subset(ids[start:stop], x[start:stop], y[start:stop])
 
-    return ModellingData(subset("train"), subset("val"), subset("test"), genre_names)
+    return ModellingData(
+        train=subset(0, n_train),
+        val=subset(n_train, n_train + n_val),
+        test=subset(n_train + n_val, len(order)),
+        evaluated=subset(n_train, len(order)),
+        share=subset(0, n_train + n_val),
+        genre_names=genre_names,
+    )
 
 
 def save_scores(name: str, data: ModellingData, scores: np.ndarray, kind: ScoreKind) -> None:
@@ -78,7 +90,7 @@ class ModelCard:
     kind: ScoreKind
     artifact: str  # the saved model file
     features: list[str]  # the feature files it was trained on, joined column-wise in this order
-    components: dict[str, float] = field(default_factory=dict)  # late fusion: model name -> weight
+    components: list[str] = field(default_factory=list)  # a stacked model: the models whose scores it reads
 
 
 def save_card(card: ModelCard) -> None:

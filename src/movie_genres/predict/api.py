@@ -3,8 +3,8 @@
 `Predictor` holds what it has loaded (model cards, tuned thresholds, models, featurizers), so many
 movies cost one load: `Predictor().predict_many(movies)` computes each feature for all the movies
 that need it at once, then runs each model once on its movies. `predict(movie)` is the same path
-for one movie. Without a model name, each movie gets the best model by validation micro-F1 among
-those its inputs can feed.
+for one movie. Without a model name, each movie gets the default model for the inputs it has (models/defaults.json,
+chosen by the pipeline's choose_defaults stage).
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from movie_genres import paths
+from movie_genres.evaluation.default_models import input_key
 from movie_genres.features.store import join_columns
-from movie_genres.models.predictions import DEFAULT_THRESHOLD
+from movie_genres.models.predictions import DEFAULT_THRESHOLD, at_least_one_genre
 from movie_genres.models.training import ModelCard
 from movie_genres.predict.features import (
     FEATURES,
@@ -49,6 +50,7 @@ class Predictor:
         self._decisions: dict[str, dict] = {}
         self._models: dict[str, Any] = {}
         self._genres: list[str] | None = None
+        self._defaults: dict[str, dict] | None = None
         self.trained = sorted(p.name.removesuffix(".card.json") for p in paths.MODELS.glob("*.card.json"))
 
     # --- what is on disk ------------------------------------------------------------------------
@@ -73,8 +75,8 @@ class Predictor:
         if name not in self._decisions:
             path = paths.model_decision(name)
             decision = load_json(path)
-            if not isinstance(decision, dict) or not {"thresholds", "val_f1_micro"} <= set(decision):
-                raise model_file_error(path, ValueError("no thresholds or val_f1_micro"))
+            if not isinstance(decision, dict) or not {"thresholds", "out_of_fold_f1_micro"} <= set(decision):
+                raise model_file_error(path, ValueError("no thresholds or out_of_fold_f1_micro"))
             missing = [genre for genre in self.genres() if genre not in decision["thresholds"]]
             if missing:
                 raise ModelFilesError(
@@ -96,16 +98,9 @@ class Predictor:
                 raise model_file_error(paths.GENRES, err) from None
         return self._genres
 
-    def leaves(self, name: str) -> dict[str, float]:
-        """The models whose scores make up `name`'s, with their weights (a plain model is its own)."""
-        card = self.card(name)
-        if not card.components:
-            return {name: 1.0}
-        weights: dict[str, float] = {}
-        for part, weight in card.components.items():
-            for leaf, w in self.leaves(part).items():
-                weights[leaf] = weights.get(leaf, 0.0) + weight * w
-        return weights
+    def leaves(self, name: str) -> list[str]:
+        """The models whose scores make up `name`'s: a stacked model's components, else the model itself."""
+        return list(self.card(name).components) or [name]
 
     def features(self, name: str) -> list[str]:
         """The feature files `name` reads, its components' included."""
@@ -147,16 +142,28 @@ class Predictor:
         have = movie.available()
         return [name for name in self.trained if self.needed_inputs(name) <= have]
 
+    def defaults(self) -> dict[str, dict]:
+        """models/defaults.json: input set -> the default model and why (stage choose_defaults)."""
+        if self._defaults is None:
+            defaults = load_json(paths.DEFAULT_MODELS)
+            if not isinstance(defaults, dict) or not all(
+                isinstance(d, dict) and "model" in d for d in defaults.values()
+            ):
+                raise model_file_error(paths.DEFAULT_MODELS, ValueError("no model for some input set"))
+            self._defaults = defaults
+        return self._defaults
+
     def choose(self, movie: MovieInput) -> str:
-        """The best model by validation micro-F1 (ties: by name) that this movie's inputs can feed."""
+        """The default model for the largest set of inputs this movie has that some model can use."""
         self._check_inputs(movie)
-        usable = self.usable(movie)
-        if not usable:
+        have = movie.available()
+        fitting = [key for key in self.defaults() if set(key.split("+")) <= have]
+        if not fitting:
             raise PredictError(
-                f"no trained model can use only {sorted(movie.available()) or 'nothing'}: "
+                f"no trained model can use only {sorted(have) or 'nothing'}: "
                 "give an overview (--overview) or a poster (--poster)"
             )
-        return max(usable, key=lambda name: (self.decision(name)["val_f1_micro"], name))
+        return self.defaults()[max(fitting, key=lambda key: len(key.split("+")))]["model"]
 
     def _check_inputs(self, movie: MovieInput) -> None:
         if movie.overview is not None and not movie.overview.strip():
@@ -235,18 +242,31 @@ class Predictor:
             x = join_columns([_take(computed[f][0].matrix, computed[f][1], rows) for f in self.card(leaf).features])
             leaf_scores[leaf] = (self._scores(leaf, x), _positions(rows))
 
+        model_scores = {}
+        for name in dict.fromkeys(n for n in chosen if n is not None):
+            rows = [i for i, chosen_name in enumerate(chosen) if chosen_name == name]
+            model_scores[name] = (self._combined(name, leaf_scores, rows), _positions(rows))
+
         results: list[dict] = []
         for i, name in enumerate(chosen):
             if name is None:
                 results.append({"error": errors[i]})
                 continue
-            scores = sum(
-                weight * leaf_scores[leaf][0][leaf_scores[leaf][1][i]] for leaf, weight in self.leaves(name).items()
-            )
+            scores = model_scores[name][0][model_scores[name][1][i]]
             result = self._result(name, movies[i], np.asarray(scores), computed, i, i in unknown_to_training)
-            result["chosen"] = "requested" if model else "best validation micro-F1 for these inputs"
+            result["chosen"] = "requested" if model else f"the default for {input_key(movies[i].available())}"
             results.append(result)
         return results
+
+    def _combined(self, name: str, leaf_scores: dict, rows: list[int]) -> np.ndarray:
+        """`name`'s scores of these movies: its own, or its stacker's on its components' scores."""
+        parts = {leaf: _take(leaf_scores[leaf][0], leaf_scores[leaf][1], rows) for leaf in self.leaves(name)}
+        if not self.card(name).components:
+            return parts[name]
+        from movie_genres.models.stacking import stacker_input
+
+        inputs = np.hstack([stacker_input(scores, self.card(leaf).kind) for leaf, scores in parts.items()])
+        return np.asarray(self._model(name).predict_proba(inputs))
 
     def _scores(self, leaf: str, x: Any) -> np.ndarray:
         card = self.card(leaf)
@@ -284,15 +304,17 @@ class Predictor:
                 f"the overview has no word known to {' or to '.join(unknown_to)}: the scores of `{name}` "
                 "may not reflect it; give the movie's plot summary in English"
             )
+        cut = np.array([thresholds[genre] for genre in self.genres()])
+        predicted = at_least_one_genre(scores[None], cut)[0]
         genres: list[dict[str, Any]] = [
-            {"genre": genre, "score": round(float(score), 4), "predicted": bool(score >= thresholds[genre])}
-            for genre, score in zip(self.genres(), scores)
+            {"genre": genre, "score": round(float(score), 4), "predicted": bool(hit)}
+            for genre, score, hit in zip(self.genres(), scores, predicted)
         ]
         genres.sort(key=lambda g: -g["score"])
         return {
             "model": name,
             "chosen": "",  # set by the caller
-            "val_f1_micro": self.decision(name)["val_f1_micro"],
+            "out_of_fold_f1_micro": self.decision(name)["out_of_fold_f1_micro"],
             "inputs_used": ordered(used),
             "inputs_ignored": ordered(movie.given() - used),
             "warnings": warnings,

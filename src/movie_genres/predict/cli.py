@@ -9,7 +9,7 @@ One movie (any of the inputs; details make the best models usable offline):
 Many movies, each model loaded once:
     movie-genres predict --input movies.jsonl|movies.csv --output preds.jsonl [--model NAME]
 
-Without --model, each movie gets the best model by validation micro-F1 among those its inputs can feed.
+Without --model, each movie gets the pipeline's default model for the inputs it has (models/defaults.json).
 """
 
 from __future__ import annotations
@@ -69,14 +69,13 @@ def _movie_from_args(args: argparse.Namespace) -> MovieInput:
 
 
 def _print_text(result: dict) -> None:
-    how = "best validation micro-F1 for these inputs" if result["chosen"] != "requested" else "requested"
-    print(f"model: {result['model']} ({how}; validation micro-F1 {result['val_f1_micro']:.3f})")
+    print(f"model: {result['model']} ({result['chosen']}; out-of-fold micro-F1 {result['out_of_fold_f1_micro']:.3f})")
     print(f"inputs used: {', '.join(result['inputs_used']) or 'none'}")
     if result["inputs_ignored"]:
         print(f"inputs ignored (not used by {result['model']}): {', '.join(result['inputs_ignored'])}")
     for g in result["genres"]:
         print(f"{'*' if g['predicted'] else ' '} {g['genre']:<16} {g['score']:.3f}")
-    print("* predicted (per-genre thresholds tuned on the validation movies)")
+    print("* predicted (per-genre thresholds tuned on out-of-fold scores; at least one genre)")
 
 
 def _one_line(err: BaseException) -> str:

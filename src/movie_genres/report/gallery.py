@@ -25,11 +25,6 @@ def threshold_vector(thresholds: dict[str, float], genre_names: list[str]) -> np
     return np.array([thresholds[genre] for genre in genre_names])
 
 
-def decide(scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """The genres predicted under per-genre thresholds, as `predict` decides: score >= threshold."""
-    return (scores >= thresholds).astype(np.int8)
-
-
 def per_movie_f1(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     """Each movie's F1 over its genres: 2 |predicted ∩ true| / (|predicted| + |true|), 0 when both are empty."""
     hits = (labels & predicted).sum(axis=1)

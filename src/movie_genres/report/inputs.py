@@ -50,7 +50,7 @@ class ModelResults:
     breakdown: Breakdown
     per_genre: pd.DataFrame  # genre, precision, recall, f1, support: test movies, under the tuned thresholds
     thresholds: dict[str, float]  # genre -> tuned threshold (what `predict` applies)
-    val_f1_micro: float  # what `predict` ranks models by
+    out_of_fold_f1_micro: float  # what `predict` ranks models by
 
 
 @dataclass(frozen=True)
@@ -110,17 +110,22 @@ def read_model(model: str) -> ModelResults:
         breakdown=read_breakdown(model),
         per_genre=pd.read_csv(paths.PLOTS / "per_genre" / f"{model}.csv"),
         thresholds={genre: float(value) for genre, value in decision["thresholds"].items()},
-        val_f1_micro=float(decision["val_f1_micro"]),
+        out_of_fold_f1_micro=float(decision["out_of_fold_f1_micro"]),
     )
+
+
+def read_default_models() -> dict[str, dict]:
+    """predict's default model for each set of inputs (models/defaults.json)."""
+    return _json(paths.DEFAULT_MODELS)
 
 
 def read_data_summary() -> DataSummary:
     missing = pd.read_csv(paths.MISSING_POSTERS)
     return DataSummary(
-        fetch_list=_json(paths.METRICS / "data" / "fetch_list.json"),
-        posters=_json(paths.METRICS / "data" / "fetch_posters.json"),
+        fetch_list=_json(paths.data_report("fetch_list")),
+        posters=_json(paths.data_report("fetch_posters")),
         missing_posters={str(k): int(v) for k, v in sorted(missing["reason"].value_counts().items())},
-        split=_json(paths.METRICS / "data" / "split.json"),
+        split=_json(paths.data_metrics("split")),
         genres=pd.read_csv(paths.GENRES),
     )
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from movie_genres.report.gallery import best_and_worst, decide, genre_marks, per_movie_f1, threshold_vector
+from movie_genres.models.predictions import at_least_one_genre
+from movie_genres.report.gallery import best_and_worst, genre_marks, per_movie_f1, threshold_vector
 from movie_genres.report.images import data_uri, thumbnail
 from movie_genres.report.inputs import FIGURES, RULES, DataSummary, Figure, ModelResults, TestMovies
 from movie_genres.report.settings import ReportParams
@@ -110,9 +111,9 @@ def rank_models(models: Iterable[ModelResults]) -> list[ModelResults]:
     return sorted(models, key=lambda m: (-predict_figure(m), m.name))
 
 
-def default_model(models: Iterable[ModelResults]) -> str:
-    """The model `predict` takes without `--model` when it has every input: the best validation micro-F1."""
-    return min(models, key=lambda m: (-m.val_f1_micro, m.name)).name
+def default_model(defaults: dict[str, dict]) -> str:
+    """The model `predict` takes without `--model` for a movie with every input (models/defaults.json)."""
+    return defaults[max(defaults, key=lambda inputs: len(inputs.split("+")))]["model"]
 
 
 def rule_label(rule: str, top_k: int) -> str:
@@ -142,8 +143,7 @@ def interval_description(bootstrap: dict) -> str:
     return text
 
 
-def leaderboard(ranked: list[ModelResults], top_k: int) -> str:
-    default = default_model(ranked)
+def leaderboard(ranked: list[ModelResults], top_k: int, default: str) -> str:
     with_intervals = any(
         f.low is not None for m in ranked for rule in m.breakdown.rules.values() for f in rule.values()
     )
@@ -173,10 +173,12 @@ def leaderboard(ranked: list[ModelResults], top_k: int) -> str:
         "Every model on the same test movies under three decision rules, applied to the same scores: "
         "<i>fixed threshold</i> (0.5 on probabilities, 0 on SVM margins: the model's own predict), "
         f"<i>top-{top_k}</i> (the tutorial's {top_k} best genres per movie) and <i>tuned thresholds</i> "
-        "(per genre, the threshold with the best F1 on the validation movies). "
+        "(per genre, the threshold with the best F1 on the out-of-fold scores of the training movies; a movie "
+        "left without a genre gets the one closest to its threshold). "
         '<span class="badge">predict</span> marks the rule <code>movie-genres predict</code> applies, '
         '<span class="badge default">default model</span> the model it picks without <code>--model</code> '
-        "for a movie with every input (the best validation micro-F1). Models sorted by test micro-F1 under "
+        "for a movie with every input (stage <code>choose_defaults</code>: a model replaces the default of fewer "
+        "inputs only with a significant gain). Models sorted by test micro-F1 under "
         "the tuned thresholds; per-movie P and R are the tutorial's metric." + intervals
     )
     return (
@@ -236,7 +238,7 @@ def data_summary(summary: DataSummary) -> str:
     fetched, posters, split = summary.fetch_list, summary.posters, summary.split
     dropped = "; ".join(f"{esc(reason.replace('_', ' '))}: {count(n)}" for reason, n in fetched["dropped"].items())
     missing = "; ".join(f"{esc(reason)}: {count(n)}" for reason, n in summary.missing_posters.items())
-    subsets = " · ".join(f"{name} {count(int(split[name]))}" for name in ("train", "val", "test") if name in split)
+    subsets = " · ".join(f"{name.lower()} {count(int(n))}" for name, n in split.items())
     genres = summary.genres
     genre_counts = " · ".join(f"{esc(name)} {count(int(n))}" for name, n in zip(genres["name"], genres["n_movies"]))
     rows = [
@@ -248,10 +250,23 @@ def data_summary(summary: DataSummary) -> str:
         ("split", subsets),
         (f"genres ({len(genres)}), movies each", genre_counts),
     ]
+    not_modelled = fetched.get("genres_not_modelled", {})
+    if not_modelled:
+        rows.append(
+            (
+                "genres not modelled",
+                "; ".join(
+                    f"{esc(g['name'])} ({esc(g['why'])}, {count(g['movies'])} movies)" for g in not_modelled.values()
+                ),
+            )
+        )
     if fetched.get("unknown_genre_ids"):
         rows.append(("unknown genre ids", esc(", ".join(str(i) for i in fetched["unknown_genre_ids"]))))
     body = "".join(f"<tr><th>{esc(label)}</th><td>{value}</td></tr>" for label, value in rows)
-    note = "From <code>metrics/data/*.json</code> and the poster manifest: what the pipeline kept and why."
+    note = (
+        "From <code>reports/data/*.json</code>, <code>metrics/split.json</code> and the poster manifest: "
+        "what the pipeline kept and why."
+    )
     return f'<p class="note">{note}</p><table class="data-summary">{body}</table>'
 
 
@@ -265,7 +280,9 @@ class GalleryModel:
 def gallery_models(ranked: list[ModelResults], movies: TestMovies, n: int) -> list[GalleryModel]:
     chosen = []
     for model in ranked[:n]:
-        predicted = decide(movies.scores[model.name], threshold_vector(model.thresholds, movies.genre_names))
+        predicted = at_least_one_genre(
+            movies.scores[model.name], threshold_vector(model.thresholds, movies.genre_names)
+        )
         chosen.append(GalleryModel(model.name, predicted, per_movie_f1(movies.labels, predicted)))
     return chosen
 
@@ -335,6 +352,7 @@ def build_page(
     models: list[ModelResults],
     movies: TestMovies,
     summary: DataSummary,
+    defaults: dict[str, dict],
     plots: dict[str, bytes],
     poster: Callable[[int], bytes | None],
     params: ReportParams,
@@ -343,7 +361,7 @@ def build_page(
     """The whole page. `poster(movie_id)` gives a movie's poster file, or None when it has none."""
     ranked = rank_models(models)
     bodies = {
-        "leaderboard": leaderboard(ranked, top_k),
+        "leaderboard": leaderboard(ranked, top_k, default_model(defaults)),
         "per-genre": per_genre(ranked),
         "genre-cooccurrence": genre_plots(plots),
         "data": data_summary(summary),
