@@ -8,6 +8,7 @@ import re
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import movie_genres.tf_runtime  # noqa: F401  (before keras: quiet, machine-independent TensorFlow)
 
@@ -17,9 +18,11 @@ import numpy as np
 import tensorflow as tf
 
 from movie_genres.files import atomic_path
-from movie_genres.models.out_of_fold import FitAndScore
 from movie_genres.models.training import Subset
 from movie_genres.params import MlpParams
+
+if TYPE_CHECKING:  # out_of_fold imports scikit-learn, which loading a model for predict does not need
+    from movie_genres.models.out_of_fold import FitAndScore
 
 log = logging.getLogger(__name__)
 
