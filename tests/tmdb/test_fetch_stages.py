@@ -31,6 +31,8 @@ def _live_repo(folder: Path, server, http_changes: dict | None = None, **tmdb_ch
     folder.mkdir(parents=True, exist_ok=True)
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["fetch_list"]["source"] = "tmdb"
+    # Tens of movies: every genre they have is modelled (the default counts on thousands), so none is dropped.
+    params["fetch_list"]["min_genre_movies"] = 1
     params["fetch_list"]["tmdb"].update(
         {"api_base_url": server.url + "/3", "popular_pages": 40, "discover_pages_per_genre": 0, **tmdb_changes}
     )
