@@ -13,6 +13,7 @@ from PIL import Image
 from bench.scale import (
     build_catalogue,
     distinct_overview,
+    extend_catalogue,
     growth_exponent,
     modelled_sources,
     perturb_overview,
@@ -89,6 +90,23 @@ def test_catalogue_is_bundled_shaped_and_seeded(sources, tmp_path):
             source["release_date"],
         )
         assert row.id != int(source["id"])
+
+
+def test_extending_a_catalogue_keeps_its_movies_and_adds_new_ones(sources, tmp_path):
+    few = sources.head(20)
+    (tmp_path / "params.yaml").write_bytes((ROOT / "params.yaml").read_bytes())
+    bundled = tmp_path / paths.BUNDLED_CSV.parent
+    build_catalogue(few, ROOT / paths.BUNDLED_POSTERS, 30, 7, SPLIT, 42, bundled)
+    (bundled / "catalogue.json").write_text("{}")
+    before = pd.read_csv(bundled / "movies.csv")
+    posters_before = {p.name: p.read_bytes() for p in (bundled / "posters").iterdir()}
+
+    assert extend_catalogue(tmp_path, few, ROOT / paths.BUNDLED_POSTERS, 10, 7) == 40
+    after = pd.read_csv(bundled / "movies.csv")
+    pd.testing.assert_frame_equal(after.head(30), before)
+    assert after["id"].is_unique and len(list((bundled / "posters").iterdir())) == 40
+    assert all((bundled / "posters" / name).read_bytes() == data for name, data in posters_before.items())
+    assert not (bundled / "catalogue.json").exists()  # the stamp no longer describes the catalogue
 
 
 def test_copies_of_a_source_stay_in_one_subset_of_the_pipelines_split(sources, tmp_path):
