@@ -1,7 +1,5 @@
 """python -m movie_genres: the same as the `movie-genres` command."""
 
-import sys
+from movie_genres.cli import run
 
-from movie_genres.cli import main
-
-sys.exit(main())
+run()

@@ -183,8 +183,10 @@ class SentenceEncoder:
         # with that static shape and the later ones with a generic one, and the two graphs sum in
         # another order: which length a run embedded first would decide the last bits of others.
         any_shape = tf.TensorSpec([None, None], tf.int32)
+        # No AutoGraph: the model's Python needs no conversion, and skipping it traced ~0.15 s sooner.
         self._embed = tf.function(
             lambda inputs: self.embedder(inputs, training=False),
+            autograph=False,
             input_signature=[{name: any_shape for name in ("token_ids", "segment_ids", "padding_mask")}],
         )
 

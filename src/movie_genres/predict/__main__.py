@@ -1,7 +1,6 @@
 """python -m movie_genres.predict: the same as `movie-genres predict`."""
 
-import sys
-
+from movie_genres.cli import exit_process
 from movie_genres.predict.cli import main
 
-sys.exit(main(prog="python -m movie_genres.predict"))
+exit_process(main(prog="python -m movie_genres.predict"))

@@ -1,0 +1,30 @@
+"""The `movie-genres` entry point: its ending skips TensorFlow's teardown but delivers everything."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+WRITE_THEN_EXIT = """
+import sys
+from movie_genres import tf_runtime  # loads TensorFlow, as a Keras model does
+from movie_genres.cli import exit_process
+print("x" * 100_000, end="")  # more than one buffer: nothing may be left unflushed
+print("done", file=sys.stderr, end="")
+exit_process(3)
+"""
+
+
+def test_exiting_with_tensorflow_loaded_keeps_the_output_and_the_status():
+    done = subprocess.run([sys.executable, "-c", WRITE_THEN_EXIT], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 3
+    assert done.stdout == "x" * 100_000
+    assert done.stderr.endswith("done")
+
+
+def test_the_command_lists_its_subcommands():
+    done = subprocess.run([sys.executable, "-m", "movie_genres", "--help"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0
+    assert all(name in done.stderr for name in ("predict", "lookup", "crosscheck"))
