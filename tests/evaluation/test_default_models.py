@@ -1,7 +1,10 @@
 """predict's defaults: a model that reads more inputs, or scores higher, replaces the incumbent only when
 its paired gain is above zero."""
 
-from movie_genres.evaluation.default_models import choose_defaults, input_key, input_sets
+import numpy as np
+
+from movie_genres.evaluation.bootstrap import bootstrap_weights
+from movie_genres.evaluation.default_models import OutOfFoldDecisions, choose_defaults, input_key, input_sets
 
 NEEDS = {
     "svm": frozenset({"overview"}),
@@ -53,3 +56,15 @@ def test_with_every_gain_significant_the_best_model_wins_everywhere():
     choices = choose_defaults(list(NEEDS), NEEDS, SCORES.__getitem__, compare_with(every))
     for choice in choices:
         assert choice.model == choice.best
+
+
+def test_the_micro_gain_is_paired_and_signed():
+    rng = np.random.default_rng(0)
+    labels = (rng.random((200, 5)) < 0.3).astype(int)
+    noisy = np.where(rng.random(labels.shape) < 0.2, 1 - labels, labels)
+    decisions = OutOfFoldDecisions(np.arange(200), {"exact": labels, "noisy": noisy}, {"exact": 1.0, "noisy": 0.7})
+    compare = decisions.micro_gain(labels, bootstrap_weights(200, 300, 0))
+    gain, low, high = compare("exact", "noisy")
+    assert 0 < low < gain < high
+    assert compare("noisy", "exact") == (-gain, -high, -low)
+    assert compare("noisy", "noisy") == (0.0, 0.0, 0.0)

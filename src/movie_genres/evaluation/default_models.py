@@ -10,9 +10,16 @@ model that reads more inputs, or costs more, has to earn its place.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from itertools import combinations
+
+import numpy as np
+
+from movie_genres import paths
+from movie_genres.evaluation.bootstrap import paired_bootstrap
+from movie_genres.models.predictions import at_least_one_genre, load_predictions
 
 INPUTS = ("overview", "poster", "details")
 
@@ -61,3 +68,36 @@ def choose_defaults(
         model = best if low > 0 else incumbent
         chosen[inputs] = DefaultChoice(input_key(inputs), model, incumbent, best, gain, low, high)
     return list(chosen.values())
+
+
+@dataclass(frozen=True)
+class OutOfFoldDecisions:
+    """What each model decides for the training share's movies: its out-of-fold scores under its tuned
+    thresholds (at least one genre a movie), with its out-of-fold micro-F1, as `evaluate` wrote them."""
+
+    movie_ids: np.ndarray
+    decided: dict[str, np.ndarray]  # model -> (movies, genres) 0/1
+    micro_f1: dict[str, float]
+
+    @classmethod
+    def read(cls, models: Sequence[str], genre_names: Sequence[str]) -> OutOfFoldDecisions:
+        movie_ids = load_predictions(paths.out_of_fold_file(models[0])).movie_ids
+        decided, micro_f1 = {}, {}
+        for model in models:
+            decision = json.loads(paths.model_decision(model).read_text())
+            thresholds = np.array([decision["thresholds"][genre] for genre in genre_names])
+            decided[model] = at_least_one_genre(
+                load_predictions(paths.out_of_fold_file(model)).rows(movie_ids), thresholds
+            )
+            micro_f1[model] = float(decision["out_of_fold_f1_micro"])
+        return cls(movie_ids, decided, micro_f1)
+
+    def micro_gain(self, labels: np.ndarray, weights: np.ndarray) -> Callable[[str, str], tuple[float, float, float]]:
+        """compare(a, b): a's micro-F1 minus b's on these movies (`labels`, in `movie_ids` order), with
+        its 95 % paired-bootstrap interval over `weights`, rounded to 4 places."""
+
+        def compare(a: str, b: str) -> tuple[float, float, float]:
+            micro = paired_bootstrap(labels, self.decided[a], self.decided[b], weights)["micro"]
+            return round(micro.difference, 4), round(micro.low, 4), round(micro.high, 4)
+
+        return compare
