@@ -31,16 +31,19 @@ N / 4,748 times, with:
   decoded, resized and run through the CNN, at the bundled posters' size (~154x231) and file size;
 - its title, genres, release date, popularity and details (tagline, keywords, companies, runtime)
   copied: the label distribution and the sparsity of the detail features stay those of real movies.
-Copies of one source all land in the same subset of the pipeline's split (the catalogue is laid out
-with split_dataset's own seeded split, see `assign_sources`). Without that, a validation or test movie
-would be a near-copy of training movies: the models would memorise (test micro-F1 0.99 at 20k),
-early stopping would run 4-7 times as many epochs as on distinct movies, and the time figures of the
-MLPs would measure that artefact. What stays unrepresentative: the training movies are ~N / 4,748
-near-copies of fewer distinct ones, so the linear models' cross-validation folds share sources (their
-cross-validated scores are optimistic and favour a large C, whose fits are the slow ones: the grid
-search's time is, if anything, overstated); a real catalogue's vocabulary keeps growing with N (real
-TF-IDF matrices get somewhat wider); and TMDB's long tail has more documentaries and TV movies than
-the 5,000 best-known movies. These change constants, not which stage grows faster than linearly.
+Copies of one source are never on both sides of a split the pipeline fits on one side of and scores on
+the other: the catalogue is laid out with the pipeline's own seeded cuts (`pipeline_groups`): the
+train / val / test split, the out-of-fold folds of the training share, and the linear models'
+cross-validation folds; all copies of one source land in one group of movies that every such cut keeps
+together. Without that, a validation or test movie would be a near-copy of training movies: the models
+would memorise (test micro-F1 0.99 at 20k), and early stopping would run 4-7 times as many epochs as
+on distinct movies; and a held-out fold would be a near-copy of the folds fitted: at 20k the details
+model's out-of-fold micro-F1 came out 0.998 (test 0.61), its grid search chose C = 100 (1 on the
+real data), whose liblinear fits are the slowest, and the stacks were fitted on near-perfect inputs;
+their times grew as N^1.2-1.6, an artefact. What stays unrepresentative: the training movies are
+~N / 4,748 near-copies of fewer distinct ones; a real catalogue's vocabulary keeps growing with N
+(real TF-IDF matrices get somewhat wider); and TMDB's long tail has more documentaries and TV movies
+than the 5,000 best-known movies. These change constants, not which stage grows faster than linearly.
 """
 
 from __future__ import annotations
@@ -70,10 +73,20 @@ import pandas as pd
 import psutil
 import yaml
 from PIL import Image
+from sklearn.model_selection import KFold
 
 from movie_genres import paths
-from movie_genres.data.dataset import SUBSETS, assign_subsets, normalise_movies, read_bundled_movies
-from movie_genres.params import SplitParams, load_section, load_seed, read_params
+from movie_genres.data.dataset import assign_subsets, normalise_movies, read_bundled_movies
+from movie_genres.models.linear import cv_sample
+from movie_genres.models.out_of_fold import fold_rows
+from movie_genres.params import (
+    LinearModelParams,
+    OutOfFoldParams,
+    SplitParams,
+    load_section,
+    load_seed,
+    read_params,
+)
 from tests.dvc_repo import copy_repository, set_params
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -152,6 +165,30 @@ def perturb_poster(data: bytes, crop: tuple[int, int, int, int], quality: int) -
     return out.getvalue()
 
 
+@dataclass(frozen=True)
+class PipelineCuts:
+    """What decides which movies the pipeline fits on and which it scores, all cut with its seed: the
+    split, the out-of-fold folds of the training share, and the grid search's folds of the training
+    movies (or of its sample of them, see `models.linear.cv_sample`; train_details_logreg's settings)."""
+
+    split: SplitParams
+    seed: int
+    out_of_fold_folds: int
+    cv_folds: int
+    cv_max_movies: int | None
+
+    @classmethod
+    def of(cls, raw: dict) -> PipelineCuts:
+        grid = load_section(raw, "train_details_logreg", LinearModelParams)
+        return cls(
+            load_section(raw, "split", SplitParams),
+            load_seed(raw),
+            load_section(raw, "out_of_fold", OutOfFoldParams).folds,
+            grid.cv_folds,
+            grid.cv_max_movies,
+        )
+
+
 def pipeline_subsets(ids: np.ndarray, split: SplitParams, split_seed: int) -> np.ndarray:
     """The subset (train, val, test) split_dataset will give each movie: its seeded split of the movies
     sorted by id (every synthetic movie has an overview, a genre and a poster, so all are modelled)."""
@@ -161,32 +198,52 @@ def pipeline_subsets(ids: np.ndarray, split: SplitParams, split_seed: int) -> np
     return subsets
 
 
-def assign_sources(subsets: np.ndarray, n_sources: int, seed: int) -> np.ndarray:
-    """Which source each movie copies. The sources are dealt to the subsets in proportion to their sizes,
-    and each subset cycles through seeded permutations of its own sources: no source has copies in two
-    subsets, so no validation or test movie is a near-copy of a training movie, and early stopping and
-    the test figures behave as on distinct movies."""
+def pipeline_groups(ids: np.ndarray, cuts: PipelineCuts) -> np.ndarray:
+    """Per movie, the movies every cut of the pipeline keeps on its side: its subset, then for a movie of
+    the training share (train, then val, each by id, as models.training orders it) its out-of-fold fold,
+    then for a training movie in the grid search's rows its cross-validation fold ("train/oof2/cv4")."""
+    subsets = pipeline_subsets(ids, cuts.split, cuts.seed)
+    order = np.argsort(ids, kind="stable")
+    train, val = order[subsets[order] == "train"], order[subsets[order] == "val"]
+    groups = subsets.copy()
+    share = np.concatenate([train, val])
+    for fold, (_, held_out) in enumerate(fold_rows(len(share), cuts.out_of_fold_folds, cuts.seed)):
+        groups[share[held_out]] = [f"{subsets[i]}/oof{fold}" for i in share[held_out]]
+    sample = cv_sample(len(train), cuts.cv_max_movies, cuts.seed)
+    searched = train if sample is None else train[sample]
+    grid_folds = KFold(n_splits=cuts.cv_folds, shuffle=True, random_state=cuts.seed).split(np.zeros((len(searched), 1)))
+    for fold, (_, held_out) in enumerate(grid_folds):
+        groups[searched[held_out]] = [f"{groups[i]}/cv{fold}" for i in searched[held_out]]
+    return groups
+
+
+def assign_sources(groups: np.ndarray, n_sources: int, seed: int) -> np.ndarray:
+    """Which source each movie copies. The sources are dealt to the groups in proportion to their sizes,
+    and each group cycles through seeded permutations of its own sources: no source has copies in two
+    groups, so no movie the pipeline scores is a near-copy of one it fitted on."""
     rng = np.random.default_rng([seed, 1])
-    names = [name for name in SUBSETS if (subsets == name).any()]
-    sizes = np.array([(subsets == name).sum() for name in names])
+    names = sorted(set(groups.tolist()))
+    sizes = np.array([(groups == name).sum() for name in names])
+    if len(names) > n_sources:
+        raise ValueError(f"{len(names)} groups of movies need as many sources; there are {n_sources}")
     shares = np.maximum(1, np.floor(n_sources * sizes / sizes.sum())).astype(int)
     shares[np.argmax(shares)] += n_sources - shares.sum()
     pools = np.split(rng.permutation(n_sources), np.cumsum(shares)[:-1])
-    sources = np.empty(len(subsets), dtype=np.int64)
+    sources = np.empty(len(groups), dtype=np.int64)
     for name, pool in zip(names, pools):
-        rows = np.flatnonzero(subsets == name)
+        rows = np.flatnonzero(groups == name)
         cycles = math.ceil(len(rows) / len(pool))
         sources[rows] = np.concatenate([rng.permutation(pool) for _ in range(cycles)])[: len(rows)]
     return sources
 
 
 def build_catalogue(
-    sources: pd.DataFrame, poster_dir: Path, n: int, seed: int, split: SplitParams, split_seed: int, out_dir: Path
+    sources: pd.DataFrame, poster_dir: Path, n: int, seed: int, cuts: PipelineCuts, out_dir: Path
 ) -> None:
     """`out_dir/movies.csv` and `out_dir/posters/<id>.jpg`: `n` movies in the bundled table's format,
-    laid out for the pipeline's split with `split` and `split_seed` (see `assign_sources`)."""
+    laid out for the pipeline's `cuts` (see `assign_sources`)."""
     ids = np.random.default_rng([seed, 2]).choice(ID_SPACE, size=n, replace=False) + 1
-    order = assign_sources(pipeline_subsets(ids, split, split_seed), len(sources), seed)
+    order = assign_sources(pipeline_groups(ids, cuts), len(sources), seed)
     rng = np.random.default_rng([seed, 3])
     seen: dict[int, set[str]] = {}
     copies: dict[int, int] = {}
@@ -295,16 +352,16 @@ def prepare_copy(repo: Path, n: int, seed: int, overrides: dict[tuple[str, ...],
     (repo / ".dvc" / "config.local").write_text("[core]\n    no_scm = true\n")  # no git in the copy
     set_params(repo, overrides)
     raw = read_params(repo / "params.yaml")
-    split, split_seed = load_section(raw, "split", SplitParams), load_seed(raw)
+    cuts = PipelineCuts.of(raw)
     bundled = repo / paths.BUNDLED_CSV.parent
     stamp = bundled / "catalogue.json"
-    wanted = {"movies": n, "seed": seed, "split": split.model_dump(), "split_seed": split_seed}
+    wanted = {"movies": n, "seed": seed, "cuts": repr(cuts)}
     if stamp.is_file() and json.loads(stamp.read_text()) == wanted:
         return 0.0
     shutil.rmtree(bundled, ignore_errors=True)
     start = time.perf_counter()
     sources = modelled_sources(ROOT / paths.BUNDLED_CSV, ROOT / paths.BUNDLED_POSTERS)
-    build_catalogue(sources, ROOT / paths.BUNDLED_POSTERS, n, seed, split, split_seed, bundled)
+    build_catalogue(sources, ROOT / paths.BUNDLED_POSTERS, n, seed, cuts, bundled)
     stamp.write_text(json.dumps(wanted))
     return time.perf_counter() - start
 
@@ -314,11 +371,10 @@ def extend_catalogue(repo: Path, sources: pd.DataFrame, poster_dir: Path, added:
     `sources`, drawn with another seed); the movies already there keep their rows and poster bytes.
     Returns the new count."""
     raw = read_params(repo / "params.yaml")
-    split, split_seed = load_section(raw, "split", SplitParams), load_seed(raw)
     bundled = repo / paths.BUNDLED_CSV.parent
     table = pd.read_csv(bundled / "movies.csv")
     with tempfile.TemporaryDirectory() as scratch:
-        build_catalogue(sources, poster_dir, added, seed + 1, split, split_seed, Path(scratch))
+        build_catalogue(sources, poster_dir, added, seed + 1, PipelineCuts.of(raw), Path(scratch))
         extra = pd.read_csv(Path(scratch) / "movies.csv")
         extra = extra[~extra["id"].isin(table["id"])]
         for movie_id in extra["id"]:

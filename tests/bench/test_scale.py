@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from sklearn.model_selection import KFold
 
 from bench.scale import (
+    PipelineCuts,
     build_catalogue,
     distinct_overview,
     extend_catalogue,
@@ -24,6 +26,8 @@ from bench.scale import (
 )
 from movie_genres import paths
 from movie_genres.data.dataset import build_dataset, normalise_movies, read_bundled_movies
+from movie_genres.models.linear import cv_sample
+from movie_genres.models.out_of_fold import fold_rows
 from movie_genres.params import SplitParams
 from tests.conftest import ROOT
 
@@ -68,12 +72,13 @@ def test_poster_copies_differ_in_bytes_and_decode(sources):
 
 
 SPLIT = SplitParams(test_size=0.2, val_size=0.1)
+CUTS = PipelineCuts(SPLIT, seed=42, out_of_fold_folds=3, cv_folds=3, cv_max_movies=60)
 
 
 def test_catalogue_is_bundled_shaped_and_seeded(sources, tmp_path):
     few = sources.head(20)
     for name in ("a", "b"):
-        build_catalogue(few, ROOT / paths.BUNDLED_POSTERS, 30, 7, SPLIT, 42, tmp_path / name)
+        build_catalogue(few, ROOT / paths.BUNDLED_POSTERS, 30, 7, CUTS, tmp_path / name)
     for name in ["movies.csv", *(f"posters/{p.name}" for p in (tmp_path / "a" / "posters").iterdir())]:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
@@ -96,7 +101,7 @@ def test_extending_a_catalogue_keeps_its_movies_and_adds_new_ones(sources, tmp_p
     few = sources.head(20)
     (tmp_path / "params.yaml").write_bytes((ROOT / "params.yaml").read_bytes())
     bundled = tmp_path / paths.BUNDLED_CSV.parent
-    build_catalogue(few, ROOT / paths.BUNDLED_POSTERS, 30, 7, SPLIT, 42, bundled)
+    build_catalogue(few, ROOT / paths.BUNDLED_POSTERS, 30, 7, CUTS, bundled)
     (bundled / "catalogue.json").write_text("{}")
     before = pd.read_csv(bundled / "movies.csv")
     posters_before = {p.name: p.read_bytes() for p in (bundled / "posters").iterdir()}
@@ -109,17 +114,26 @@ def test_extending_a_catalogue_keeps_its_movies_and_adds_new_ones(sources, tmp_p
     assert not (bundled / "catalogue.json").exists()  # the stamp no longer describes the catalogue
 
 
-def test_copies_of_a_source_stay_in_one_subset_of_the_pipelines_split(sources, tmp_path):
-    few = sources.head(40)
-    build_catalogue(few, ROOT / paths.BUNDLED_POSTERS, 200, 0, SPLIT, 42, tmp_path)
+def test_copies_of_a_source_stay_on_one_side_of_every_cut_of_the_pipeline(sources, tmp_path):
+    """No fit of the pipeline is scored on a near-copy of a movie it was fitted on: copies of one source
+    share a subset, an out-of-fold fold and a grid-search fold (cut here with the pipeline's functions)."""
+    few = sources.head(160)
+    build_catalogue(few, ROOT / paths.BUNDLED_POSTERS, 400, 0, CUTS, tmp_path)
     raw, _ = read_bundled_movies(tmp_path / "movies.csv")
     movies, _ = normalise_movies(raw, None)
     dataset = build_dataset(movies, set(), SPLIT.test_size, SPLIT.val_size, seed=42)  # as split_dataset does
-    subsets_of_title = dataset.groupby("title")["subset"].nunique()
-    assert (subsets_of_title == 1).all()
     assert set(dataset["subset"]) == {"train", "val", "test"}
+    cut = dataset["subset"].astype(str).to_numpy().astype(object)
+    train = np.flatnonzero(cut == "train")
+    share = np.concatenate([train, np.flatnonzero(cut == "val")])  # as models.training orders them
+    for fold, (_, held_out) in enumerate(fold_rows(len(share), CUTS.out_of_fold_folds, CUTS.seed)):
+        cut[share[held_out]] += f" oof{fold}"
+    searched = train[cv_sample(len(train), CUTS.cv_max_movies, CUTS.seed)]
+    for fold, (_, held_out) in enumerate(KFold(CUTS.cv_folds, shuffle=True, random_state=CUTS.seed).split(searched)):
+        cut[searched[held_out]] += f" cv{fold}"
+    assert (pd.Series(cut).groupby(dataset["title"].to_numpy()).nunique() == 1).all()
     copies = dataset["title"].value_counts()
-    assert copies.max() - copies.min() <= 3  # every source used about 200 / 40 times
+    assert copies.max() - copies.min() <= 3  # every source used about 400 / 160 times
 
 
 def test_growth_and_projection():
