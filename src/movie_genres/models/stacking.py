@@ -15,6 +15,7 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from movie_genres.models.linear import OneVsRestGenres
 from movie_genres.models.out_of_fold import fold_rows
@@ -68,7 +69,10 @@ def fit_stack(
     x = stacked_inputs(out_of_fold, share_ids)
     stacker = build_stacker(C, seed)
     own = np.zeros(share_labels.shape)
-    for fitted, held_out in fold_rows(len(share_ids), folds, seed):
-        own[held_out] = clone(stacker).fit(x[fitted], share_labels[fitted]).predict_proba(x[held_out])
-    model = stacker.fit(x, share_labels)
-    return Stack(model, own, model.predict_proba(stacked_inputs(final, evaluated_ids)))
+    # One BLAS thread: the fits are small (~130 columns), and from ~16,000 movies OpenBLAS split each
+    # product over threads whose synchronisation cost 15x the arithmetic (bench/scale.py, docs/scaling.md).
+    with threadpool_limits(limits=1, user_api="blas"):
+        for fitted, held_out in fold_rows(len(share_ids), folds, seed):
+            own[held_out] = clone(stacker).fit(x[fitted], share_labels[fitted]).predict_proba(x[held_out])
+        model = stacker.fit(x, share_labels)
+        return Stack(model, own, model.predict_proba(stacked_inputs(final, evaluated_ids)))
