@@ -581,16 +581,20 @@ def merged(output: Path, measured: dict[int, dict]) -> dict[int, dict]:
     results = {int(n): size for n, size in json.loads(output.read_text())["sizes"].items()} if output.is_file() else {}
     for n, size in measured.items():
         stages = {**results.get(n, {}).get("stages", {}), **size["stages"]}
-        results[n] = {**size, "stages": stages}
+        results[n] = {**results.get(n, {}), **size, "stages": stages}  # an earlier incremental run stays
     return results
 
 
 def write_results(output: Path, results: dict[int, dict], n_project: int, overrides: Iterable[str]) -> None:
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    document = {
+    this_run = {
         "command": "python -m bench.scale " + shlex.join(sys.argv[1:]),
         "date": datetime.date.today().isoformat(),
         "commit": commit,
+    }
+    earlier = json.loads(output.read_text()).get("runs", []) if output.is_file() else []
+    document = {
+        "runs": [run for run in earlier if run != this_run] + [this_run],  # the figures merge every run's
         "machine": {
             "cpus": os.cpu_count(),
             "memory_gib": round(psutil.virtual_memory().total / 1024**3, 1),

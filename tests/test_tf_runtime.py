@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import re
 import subprocess
@@ -51,3 +52,17 @@ def test_not_importable_holds_back_only_modules_not_loaded_and_only_inside():
             importlib.import_module("tabnanny")
         assert importlib.import_module("json") is sys.modules["json"]  # loaded before: unaffected
     assert importlib.import_module("tabnanny") is sys.modules["tabnanny"]
+
+
+def test_only_the_keras_predict_retracing_warning_is_dropped():
+    """Loading TensorFlow through tf_runtime (imported above) filters TensorFlow's log."""
+    tensorflow_log = logging.getLogger("tensorflow")
+    retrace = "5 out of the last 12 calls to <function TensorFlowTrainer.make_predict_function.<locals>."
+    retrace += "one_step_on_data_distributed at 0x7f> triggered tf.function retracing. Tracing is expensive"
+    kept = [
+        record.getMessage()
+        for message in (retrace, "5 out of the last 9 calls to <function f> triggered tf.function retracing", "other")
+        for record in [tensorflow_log.makeRecord("tensorflow", logging.WARNING, __file__, 1, message, (), None)]
+        if tensorflow_log.filter(record)
+    ]
+    assert kept == ["5 out of the last 9 calls to <function f> triggered tf.function retracing", "other"]

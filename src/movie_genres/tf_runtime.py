@@ -13,6 +13,8 @@ why (measured on this project's data; docs/reproducibility.md has the tables):
 - `TF_CPP_MIN_LOG_LEVEL=3` and a filter on what TensorFlow's C++ side prints while it loads: the
   start-up lines (CUDA probing on a machine without a GPU, oneDNN and CPU-feature notices) are
   noise on a CPU machine; anything else it prints then is passed through.
+- TensorFlow's warning that Keras' predict step "triggered tf.function retracing" is dropped: with
+  several Keras models loaded it counts each model's first trace as a retrace (see the filter).
 - Keras loads without scikit-learn and matplotlib (when they are not loaded yet): it imports them
   at start-up only for its scikit-learn wrappers and image galleries, which the project does not
   use, and that took about 1 s of a 6 s `predict` call with a Keras model. Keras then leaves those
@@ -88,6 +90,16 @@ def not_importable(names: tuple[str, ...]) -> Iterator[None]:
             del sys.modules[name]
 
 
+class _KerasPredictTracesFilter(logging.Filter):
+    """Drops TensorFlow's "triggered tf.function retracing" warning about Keras' predict step. Keras
+    builds that step anew for every model, and TensorFlow counts the first trace of each model's copy as
+    a retrace of one function: `predict` with a stack (four Keras models, each traced once) warned."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("triggered tf.function retracing" in message and "one_step_on_data" in message)
+
+
 # The settings that decide TensorFlow's numbers (the others only decide what it prints).
 NUMERIC_SETTINGS = ("ONEDNN_MAX_CPU_ISA", "TF_ENABLE_ONEDNN_OPTS")
 
@@ -107,6 +119,7 @@ def _load() -> None:
 
         tf.config.list_physical_devices()  # CUDA is probed here, inside the filter
         import keras  # noqa: F401  (keras' own start-up, also inside the filter)
+    logging.getLogger("tensorflow").addFilter(_KerasPredictTracesFilter())
 
 
 _load()

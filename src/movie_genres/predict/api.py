@@ -33,6 +33,7 @@ from movie_genres.predict.features import (
 from movie_genres.predict.movie import DETAIL_FIELDS, ModelFilesError, MovieInput, PredictError, ordered
 
 DETAIL_FLAGS = ", ".join(f"--{name.replace('_', '-')}" for name in DETAIL_FIELDS)
+KERAS_BATCH = 256  # rows a Keras model scores at once in predict (batch.CHUNK movies)
 
 
 def _needs_message(name: str, missing: set[str]) -> str:
@@ -272,9 +273,14 @@ class Predictor:
         card = self.card(leaf)
         model = self._model(leaf)
         if card.artifact.endswith(".keras"):
-            from movie_genres.models.mlp import predict_probabilities
+            from movie_genres.features.poster_features import predict_in_batches
 
-            scores = predict_probabilities(model, x)
+            # Rows in padded batches of one size: one traced graph per model however many movies come
+            # (chunks of a file, one movie), where each new row count retraced it and TensorFlow warned.
+            predict = predict_in_batches(model, KERAS_BATCH)
+            scores = np.concatenate(
+                [predict(np.asarray(x[start : start + KERAS_BATCH])) for start in range(0, x.shape[0], KERAS_BATCH)]
+            )
         else:
             scores = model.decision_function(x) if card.kind == "margin" else model.predict_proba(x)
         scores = np.asarray(scores)
