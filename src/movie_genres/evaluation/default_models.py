@@ -81,14 +81,13 @@ class OutOfFoldDecisions:
 
     @classmethod
     def read(cls, models: Sequence[str], genre_names: Sequence[str]) -> OutOfFoldDecisions:
-        movie_ids = load_predictions(paths.out_of_fold_file(models[0])).movie_ids
+        scores = {model: load_predictions(paths.out_of_fold_file(model)) for model in models}
+        movie_ids = scores[models[0]].movie_ids
         decided, micro_f1 = {}, {}
         for model in models:
             decision = json.loads(paths.model_decision(model).read_text())
             thresholds = np.array([decision["thresholds"][genre] for genre in genre_names])
-            decided[model] = at_least_one_genre(
-                load_predictions(paths.out_of_fold_file(model)).rows(movie_ids), thresholds
-            )
+            decided[model] = at_least_one_genre(scores[model].rows(movie_ids), thresholds)
             micro_f1[model] = float(decision["out_of_fold_f1_micro"])
         return cls(movie_ids, decided, micro_f1)
 

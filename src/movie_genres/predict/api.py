@@ -33,7 +33,7 @@ from movie_genres.predict.features import (
 from movie_genres.predict.movie import DETAIL_FIELDS, ModelFilesError, MovieInput, PredictError, ordered
 
 DETAIL_FLAGS = ", ".join(f"--{name.replace('_', '-')}" for name in DETAIL_FIELDS)
-KERAS_BATCH = 256  # rows a Keras model scores at once in predict (batch.CHUNK movies)
+KERAS_BATCH = 256  # rows a Keras model scores at once in predict: a fixed shape, so one trace per model
 
 
 def _needs_message(name: str, missing: set[str]) -> str:
