@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 import movie_genres.tf_runtime  # noqa: F401  (before keras: quiet, machine-independent TensorFlow)
@@ -17,6 +17,7 @@ import pandas as pd
 from PIL import Image
 from tqdm import tqdm
 
+from movie_genres import keras_batches
 from movie_genres.data.posters import PosterArchive, decode_image, describe_image_error
 from movie_genres.features import cnn
 from movie_genres.features.feature_cache import (
@@ -28,6 +29,7 @@ from movie_genres.features.feature_cache import (
     tensorflow_runtime,
 )
 from movie_genres.features.store import Features
+from movie_genres.keras_batches import predict_in_batches
 from movie_genres.params import ImageInputParams, VggExtractParams
 from movie_genres.tmdb.parallel import ordered_map
 
@@ -52,22 +54,6 @@ def prepare_image(image: Image.Image, rule: ImageInputParams) -> np.ndarray:
     return pixels[..., ::-1] if rule.channel_order == "bgr" else pixels
 
 
-def predict_in_batches(model: keras.Model, batch_size: int) -> Callable[[np.ndarray], np.ndarray]:
-    """A function from a stack of inputs (at most `batch_size`) to the model's outputs.
-
-    Every call runs on a full batch (short ones are padded with zeros and trimmed after), so the
-    compiled graph sees a single input shape: one trace, and the same arithmetic on every run.
-    """
-
-    def predict(inputs: np.ndarray) -> np.ndarray:
-        count = len(inputs)
-        if count < batch_size:
-            inputs = np.concatenate([inputs, np.zeros((batch_size - count, *inputs.shape[1:]), inputs.dtype)])
-        return np.asarray(model.predict_on_batch(inputs))[:count]
-
-    return predict
-
-
 def network_input(data: bytes, rule: ImageInputParams) -> np.ndarray | str:
     """A poster file as the network's input, or why it cannot be read."""
     try:
@@ -88,7 +74,7 @@ def poster_fingerprint(model: keras.Model, params: VggExtractParams) -> dict[str
         "weights": arrays_digest(model.get_weights()),
         "image_input": params.image_input.model_dump(),
         "batch_size": params.batch_size,
-        "code": code_digest(cnn, sys.modules[__name__]),
+        "code": code_digest(cnn, keras_batches, sys.modules[__name__]),
         "runtime": tensorflow_runtime("pillow"),
     }
 

@@ -273,7 +273,7 @@ class Predictor:
         card = self.card(leaf)
         model = self._model(leaf)
         if card.artifact.endswith(".keras"):
-            from movie_genres.features.poster_features import predict_in_batches
+            from movie_genres.keras_batches import predict_in_batches
 
             # Rows in padded batches of one size: one traced graph per model however many movies come
             # (chunks of a file, one movie), where each new row count retraced it and TensorFlow warned.

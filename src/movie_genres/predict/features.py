@@ -179,7 +179,8 @@ class Featurizers:
 
     def poster_cnn(self, movies: list[MovieInput]) -> FeatureRows:
         from movie_genres.features.cnn import build_backbone
-        from movie_genres.features.poster_features import predict_in_batches, prepare_image
+        from movie_genres.features.poster_features import prepare_image
+        from movie_genres.keras_batches import predict_in_batches
 
         params = self._get("cnn_settings", lambda: trained_settings(paths.POSTER_FEATURES, VggExtractParams))
         # Padded to the pipeline's batch size: the same arithmetic as vgg_extract, one compiled shape.
