@@ -91,6 +91,8 @@ from tests.dvc_repo import copy_repository, set_params
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "scale.json"
+# What a scratch copy leaves out of the project: it gets its own catalogue, and runs no tests or benchmarks.
+COPY_SKIPS = (f"{paths.BUNDLED_CSV.parent}/", "tests/", "docs/", "bench/")
 ID_SPACE = 2_000_000  # new ids are drawn from 1 .. ID_SPACE (TMDB's reach ~1.4M)
 WORD_DROP_SHARE = 0.05
 MAX_CROP_PX = 4
@@ -348,7 +350,7 @@ def prepare_copy(repo: Path, n: int, seed: int, overrides: dict[tuple[str, ...],
     """
     for name in ("src", "stages", ".dvc"):
         shutil.rmtree(repo / name, ignore_errors=True)
-    copy_repository(ROOT, repo, skip=(f"{paths.BUNDLED_CSV.parent}/", "tests/", "docs/", "bench/"))
+    copy_repository(ROOT, repo, skip=COPY_SKIPS)
     (repo / ".dvc" / "config.local").write_text("[core]\n    no_scm = true\n")  # no git in the copy
     set_params(repo, overrides)
     raw = read_params(repo / "params.yaml")
@@ -585,12 +587,25 @@ def merged(output: Path, measured: dict[int, dict]) -> dict[int, dict]:
     return results
 
 
-def write_results(output: Path, results: dict[int, dict], n_project: int, overrides: Iterable[str]) -> None:
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+def source_revision(root: Path = ROOT) -> str:
+    """The commit of the working tree the scratch copies are made from, and whether it has uncommitted
+    changes; read when the run starts (a commit made during an hour-long run is not the code it ran)."""
+
+    def git(*argv: str) -> str:
+        return subprocess.run(["git", *argv], cwd=root, capture_output=True, text=True).stdout.strip()
+
+    copied = [".", *(f":!{skipped}" for skipped in COPY_SKIPS)]  # what prepare_copy copies
+    changed = git("status", "--porcelain", "--", *copied)
+    return git("rev-parse", "--short", "HEAD") + (" + uncommitted changes" if changed else "")
+
+
+def write_results(
+    output: Path, results: dict[int, dict], n_project: int, overrides: Iterable[str], revision: str
+) -> None:
     this_run = {
         "command": "python -m bench.scale " + shlex.join(sys.argv[1:]),
         "date": datetime.date.today().isoformat(),
-        "commit": commit,
+        "commit": revision,
     }
     earlier = json.loads(output.read_text()).get("runs", []) if output.is_file() else []
     document = {
@@ -626,12 +641,13 @@ def main() -> None:
     overrides = dict(parse_override(text) for text in args.overrides)
     measured: dict[int, dict] = {}
     if not args.report_only:
+        revision = source_revision()
         workdir = args.workdir or Path(tempfile.mkdtemp(prefix="scale-bench-"))
         try:
             for n in sorted(args.sizes):
                 repo = workdir / f"n{n}"
                 measured[n] = run_size(repo, n, args.seed, overrides, re.compile(args.stages), args.add)
-                write_results(args.output, merged(args.output, measured), args.project_to, args.overrides)
+                write_results(args.output, merged(args.output, measured), args.project_to, args.overrides, revision)
         finally:
             if args.workdir is None:
                 shutil.rmtree(workdir, ignore_errors=True)

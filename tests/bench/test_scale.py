@@ -23,6 +23,7 @@ from bench.scale import (
     poster_variant,
     project,
     run_measured,
+    source_revision,
 )
 from movie_genres import paths
 from movie_genres.data.dataset import build_dataset, normalise_movies, read_bundled_movies
@@ -30,6 +31,7 @@ from movie_genres.models.linear import cv_sample
 from movie_genres.models.out_of_fold import fold_rows
 from movie_genres.params import SplitParams
 from tests.conftest import ROOT
+from tests.dvc_repo import git
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +157,18 @@ def test_a_small_child_of_a_big_benchmark_measures_small(tmp_path):
     held[::4096] = b"1" * len(held[::4096])  # resident in this process, which starts the stage
     run = run_measured([sys.executable, "-c", "pass"], tmp_path, {}, tmp_path / "log")
     assert run.peak_rss_mib < 100
+
+
+def test_the_recorded_revision_says_when_the_copied_code_was_not_committed(tmp_path):
+    for name in ("src/movie_genres/a.py", "bench/notes.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("1\n")
+    git("init", "-q", cwd=tmp_path)
+    git("add", ".", cwd=tmp_path)
+    git("commit", "-qm", "first", cwd=tmp_path)
+    commit = git("rev-parse", "--short", "HEAD", cwd=tmp_path).strip()
+    assert source_revision(tmp_path) == commit
+    (tmp_path / "bench/notes.txt").write_text("2\n")  # not copied into a scratch project
+    assert source_revision(tmp_path) == commit
+    (tmp_path / "src/movie_genres/a.py").write_text("2\n")
+    assert source_revision(tmp_path) == f"{commit} + uncommitted changes"
