@@ -8,11 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from movie_genres import paths
 from movie_genres.params import StackParams, load_section, read_params
 from tests.conftest import ROOT
+from tests.dvc_repo import evaluated_models
 
 
 @pytest.fixture(scope="module")
@@ -23,18 +23,13 @@ def stages() -> dict:
         return {stage.name: stage for stage in repo.index.stages}
 
 
-def _models() -> list[str]:
-    variables = yaml.safe_load((ROOT / "dvc.yaml").read_text())["vars"]
-    return next(v["models"] for v in variables if isinstance(v, dict) and "models" in v)
-
-
 def _deps(stage) -> set[Path]:
     return {Path(dep.def_path) for dep in stage.deps}
 
 
 def test_choose_defaults_reads_every_evaluated_model(stages):
     stage = stages["choose_defaults"]
-    models = _models()
+    models = evaluated_models(ROOT)
     assert stage.cmd.split()[3:] == models  # in the models list's order: the order decides ties
     for model in models:
         wanted = {paths.out_of_fold_file(model), paths.model_decision(model), paths.model_card(model)}
@@ -44,7 +39,7 @@ def test_choose_defaults_reads_every_evaluated_model(stages):
 def test_stack_depends_on_every_model_a_stack_reads_and_writes_every_stack(stages):
     stack = stages["stack"]
     stacks = load_section(read_params(ROOT / "params.yaml"), "stack", StackParams).models
-    assert set(stacks) <= set(_models()), "every stacked model is evaluated"
+    assert set(stacks) <= set(evaluated_models(ROOT)), "every stacked model is evaluated"
     for name, components in stacks.items():
         read = {f(part) for part in components for f in (paths.out_of_fold_file, paths.predictions_file)}
         assert read <= _deps(stack), f"stack does not depend on {sorted(map(str, read - _deps(stack)))}"

@@ -16,7 +16,7 @@ from movie_genres.data.dataset import label_matrix, read_table, subset_mask
 from movie_genres.evaluation.evaluate import HEADLINE_RULE, RULES
 from movie_genres.evaluation.metrics import summary, top_k_decision
 from movie_genres.models.predictions import load_predictions
-from tests.dvc_repo import copy_workspace, dvc, git, run, set_params
+from tests.dvc_repo import copy_workspace, dvc, evaluated_models, git, run, set_params
 
 pytestmark = pytest.mark.e2e
 
@@ -27,11 +27,6 @@ def small_repo(small_profile_repo, tmp_path_factory) -> Path:
     return copy_workspace(small_profile_repo, tmp_path_factory.mktemp("pipeline") / "repo")
 
 
-def _models(repo: Path) -> list[str]:
-    variables = yaml.safe_load((repo / "dvc.yaml").read_text())["vars"]
-    return next(v["models"] for v in variables if isinstance(v, dict) and "models" in v)
-
-
 def _stages_run(out: str) -> set[str]:
     return {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
 
@@ -40,7 +35,7 @@ def test_repro_produces_metrics_for_every_model(small_repo):
     """Every model's report is what its stored predictions give on the test movies, with an interval
     around each F1; its metrics file is the headline of the rule predict uses; the tutorial's text
     models beat a baseline that gives every movie the k most frequent training genres."""
-    models = _models(small_repo)
+    models = evaluated_models(small_repo)
     assert {"svm", "nb", "text_mlp", "poster_mlp", "early_fusion_mlp", "stack_details"} <= set(models)
     dataset = read_table(small_repo / "data/dataset.parquet")
     genres = pd.read_csv(small_repo / "data/genres.csv")

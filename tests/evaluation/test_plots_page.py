@@ -19,14 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.dvc_repo import dvc, git
+from tests.dvc_repo import dvc, evaluated_models, git
 from tests.headless_browser import CHROMIUM, Browser, PageLog
 
 ROOT = Path(__file__).resolve().parents[2]
 PLOTS_DIR = ROOT / ".dvc" / "plots"
-MODELS: list[str] = next(v["models"] for v in yaml.safe_load((ROOT / "dvc.yaml").read_text())["vars"] if "models" in v)
+MODELS = evaluated_models(ROOT)
 MLPS = [model for model in MODELS if (ROOT / "dvclive" / model).is_dir()]  # the models with training curves
 
 # The page, top to bottom: the id of each chart's <div> (DVC makes it from the plot's name).

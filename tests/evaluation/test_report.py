@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from PIL import Image
 
 from movie_genres import paths
@@ -33,7 +32,7 @@ from movie_genres.report.gallery import best_and_worst, genre_marks, per_movie_f
 from movie_genres.report.images import thumbnail
 from movie_genres.report.inputs import GENRE_PLOTS, Figure, breakdown_file, parse_rules
 from tests.conftest import ROOT
-from tests.dvc_repo import set_params
+from tests.dvc_repo import evaluated_models, set_params
 from tests.headless_browser import CHROMIUM
 
 # --- The pieces ---------------------------------------------------------------------------------------
@@ -312,8 +311,7 @@ def test_the_report_stage_reads_every_evaluated_model():
     """dvc.yaml lists the models by hand for `report` (cmd and deps): every model of `vars.models`."""
     from dvc.repo import Repo
 
-    pipeline = yaml.safe_load((ROOT / "dvc.yaml").read_text())
-    models = next(v["models"] for v in pipeline["vars"] if isinstance(v, dict) and "models" in v)
+    models = evaluated_models(ROOT)
     with Repo(str(ROOT)) as repo:
         stage = next(s for s in repo.index.stages if s.name == "report")
         deps = {Path(dep.def_path) for dep in stage.deps}
