@@ -29,7 +29,6 @@ from movie_genres.features.feature_cache import (
     tensorflow_runtime,
 )
 from movie_genres.features.store import Features
-from movie_genres.keras_batches import predict_in_batches
 from movie_genres.params import ImageInputParams, VggExtractParams
 from movie_genres.tmdb.parallel import ordered_map
 
@@ -67,7 +66,8 @@ def poster_fingerprint(model: keras.Model, params: VggExtractParams) -> dict[str
     """Everything besides the poster that decides its features: the feature cache's fingerprint.
 
     The batch size is in it: a poster's features are the same bits wherever it is in a batch of one
-    size (every batch is full, see `predict_in_batches`), not always in a batch of another size.
+    size (every batch is full, see `keras_batches.predict_in_batches`), not always in a batch of
+    another size.
     """
     return {
         "backbone": params.backbone,
@@ -136,7 +136,7 @@ def _run_network(
     (PIL and TensorFlow release the GIL), so all cores work at once; the batches are the ones a
     single thread makes, so are the numbers. Files are read as they are needed: memory stays flat.
     """
-    predict = predict_in_batches(model, batch_size)
+    predict = keras_batches.predict_in_batches(model, batch_size)
     done: list[int] = []
     rows: list[np.ndarray] = []
     unreadable: dict[int, str] = {}
