@@ -87,7 +87,7 @@ from movie_genres.params import (
     load_seed,
     read_params,
 )
-from tests.dvc_repo import copy_repository, set_params
+from tests.dvc_repo import copy_repository, git, set_params
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "scale.json"
@@ -103,7 +103,7 @@ RSS_SAMPLE_S = 0.2
 MIB = 1024**2
 # The stages with a feature cache, and what reruns them on a catalogue with movies added.
 FEATURE_STAGES = ("vgg_extract", "embed_text")
-INCREMENTAL_STAGES = re.compile(r"^(fetch_list|fetch_posters|split_dataset|vgg_extract|embed_text)$")
+INCREMENTAL_STAGES = re.compile(f"^({'|'.join(('fetch_list', 'fetch_posters', 'split_dataset', *FEATURE_STAGES))})$")
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
@@ -590,13 +590,9 @@ def merged(output: Path, measured: dict[int, dict]) -> dict[int, dict]:
 def source_revision(root: Path = ROOT) -> str:
     """The commit of the working tree the scratch copies are made from, and whether it has uncommitted
     changes; read when the run starts (a commit made during an hour-long run is not the code it ran)."""
-
-    def git(*argv: str) -> str:
-        return subprocess.run(["git", *argv], cwd=root, capture_output=True, text=True).stdout.strip()
-
     copied = [".", *(f":!{skipped}" for skipped in COPY_SKIPS)]  # what prepare_copy copies
-    changed = git("status", "--porcelain", "--", *copied)
-    return git("rev-parse", "--short", "HEAD") + (" + uncommitted changes" if changed else "")
+    changed = git("status", "--porcelain", "--", *copied, cwd=root).strip()
+    return git("rev-parse", "--short", "HEAD", cwd=root).strip() + (" + uncommitted changes" if changed else "")
 
 
 def write_results(
