@@ -69,8 +69,8 @@ def fit_stack(
     x = stacked_inputs(out_of_fold, share_ids)
     stacker = build_stacker(C, seed)
     own = np.zeros(share_labels.shape)
-    # One BLAS thread: the fits are small (~130 columns), and from ~16,000 movies OpenBLAS split each
-    # product over threads whose synchronisation cost 15x the arithmetic (bench/scale.py, docs/scaling.md).
+    # One BLAS thread: the fits are small (~130 columns), and OpenBLAS splitting each product over
+    # threads cost more than it saved at every size measured, 10,000 to 640,000 movies (bench/stack_fit.py).
     with threadpool_limits(limits=1, user_api="blas"):
         for fitted, held_out in fold_rows(len(share_ids), folds, seed):
             own[held_out] = clone(stacker).fit(x[fitted], share_labels[fitted]).predict_proba(x[held_out])
