@@ -6,7 +6,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup repro test lint bench clean-venv
+.PHONY: setup ray repro test lint bench clean-venv
 
 $(VENV)/.installed: requirements.txt requirements-nodeps.txt constraints.txt pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -19,11 +19,18 @@ $(VENV)/.installed: requirements.txt requirements-nodeps.txt constraints.txt pyp
 	@if $(PYTHON) -m pip list 2>/dev/null | grep -qi '^torch '; then echo "torch got installed: check requirements" >&2; exit 1; fi
 	touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+# The optional Ray engine (feature_engine.engine: ray); the tests need it, the default run does not.
+$(VENV)/.installed-ray: $(VENV)/.installed requirements-ray.txt
+	$(PYTHON) -m pip install --quiet -r requirements-ray.txt -c constraints.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed-ray requirements-dev.txt
 	$(PYTHON) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 setup: $(VENV)/.installed
+
+ray: $(VENV)/.installed-ray
 
 # DVC ends every run that changed something with a hint to `dvc push`, remote or not: it is shown
 # only when a remote is configured.

@@ -9,7 +9,7 @@ from movie_genres.data.dataset import read_table
 from movie_genres.features.feature_cache import FeatureCache
 from movie_genres.features.sentence_encoder import SentenceEncoder, embed_texts, find_model_dir, movie_texts
 from movie_genres.features.store import Features, save_features
-from movie_genres.params import EmbedTextParams, FeatureCacheParams, load_section, read_params
+from movie_genres.params import EmbedTextParams, FeatureCacheParams, FeatureEngineParams, load_section, read_params
 from movie_genres.stage_io import run_stage, setup_logging, write_json
 
 log = logging.getLogger(__name__)
@@ -20,6 +20,7 @@ def main() -> None:
     raw = read_params()
     params = load_section(raw, "embed_text", EmbedTextParams)
     cache_dir = load_section(raw, "feature_cache", FeatureCacheParams).dir
+    engine = load_section(raw, "feature_engine", FeatureEngineParams)
     encoder = SentenceEncoder(find_model_dir(params.model_dir), params.batch_size)
     cache = None
     if cache_dir is not None:
@@ -27,6 +28,10 @@ def main() -> None:
     dataset = read_table(paths.DATASET)
     texts = movie_texts(dataset, params.text)
     start = time.perf_counter()
+    if engine.engine == "ray":
+        from movie_genres.features.ray_texts import precompute_texts
+
+        precompute_texts(cache, texts, params, engine.ray)
     embeddings = embed_texts(encoder, texts, cache, progress=True)
     seconds = time.perf_counter() - start
     log.info(

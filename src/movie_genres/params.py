@@ -69,6 +69,20 @@ class FeatureCacheParams(StrictParams):
     dir: str | None = Field(pattern=r"\S", description="a folder path, or null for no cache")
 
 
+class RayEngineParams(StrictParams):
+    actors: PositiveInt
+    cpus_per_actor: float = Field(gt=0, description="logical CPUs Ray reserves for each actor")
+    gpus_per_actor: float = Field(ge=0, description="GPUs Ray gives each actor (0: none)")
+    batch_size: PositiveInt
+
+
+class FeatureEngineParams(StrictParams):
+    """Where vgg_extract and embed_text compute the vectors the feature cache lacks."""
+
+    engine: Literal["local", "ray"]
+    ray: RayEngineParams
+
+
 class GenreAnalysisParams(StrictParams):
     n_clusters: int = Field(ge=2)
 

@@ -83,12 +83,22 @@ def tensorflow_runtime(*packages: str) -> dict[str, object]:
     }
 
 
+def _described(fingerprint: dict[str, object]) -> str:
+    return json.dumps(fingerprint, indent=2, sort_keys=True)
+
+
+def fingerprint_digest(fingerprint: dict[str, object]) -> str:
+    """The short digest that names a fingerprint's folder: equal digests, equal settings."""
+    return hashlib.sha256(_described(fingerprint).encode()).hexdigest()[:16]
+
+
 class FeatureCache:
     """The vectors of one network under one set of settings, keyed by their input's content key."""
 
     def __init__(self, root: Path, name: str, fingerprint: dict[str, object], dimension: int) -> None:
-        described = json.dumps(fingerprint, indent=2, sort_keys=True)
-        self.folder = Path(root) / f"{name}-{hashlib.sha256(described.encode()).hexdigest()[:16]}"
+        self.digest = fingerprint_digest(fingerprint)
+        described = _described(fingerprint)
+        self.folder = Path(root) / f"{name}-{self.digest}"
         self.dimension = dimension
         self._size = dimension * DTYPE.itemsize
         description = self.folder / "fingerprint.json"

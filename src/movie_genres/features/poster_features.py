@@ -109,7 +109,7 @@ def extract_features(
 
         def compute(positions: list[int]) -> tuple[list[int], np.ndarray]:
             posters = ((position, archive.read(in_archive[position])) for position in positions)
-            done, rows, unreadable = _run_network(model, posters, len(positions), rule, batch_size, workers, progress)
+            done, rows, unreadable = run_network(model, posters, len(positions), rule, batch_size, workers, progress)
             skipped.update({in_archive[position]: reason for position, reason in unreadable.items()})
             return done, rows
 
@@ -121,7 +121,7 @@ def extract_features(
     return features, pd.DataFrame(reasons, columns=SKIPPED_COLUMNS)
 
 
-def _run_network(
+def run_network(
     model: keras.Model,
     posters: Iterable[tuple[int, bytes]],
     count: int,
