@@ -17,7 +17,7 @@ def main() -> None:
     fetch_list = load_section(raw, "fetch_list", FetchListParams)
     params = load_section(raw, "fetch_posters", FetchPostersParams)
     movies = read_table(paths.MOVIES)
-    if fetch_list.source == "tmdb":
+    if fetch_list.source in ("tmdb", "export"):  # both list movies of the live API, posters on its image server
         client = tmdb_from_params(raw)
         poster_source = tmdb_source(client, client.poster_url_base(params.tmdb_poster_size), movies)
         logging.getLogger(__name__).info("poster downloads: %s", client.http.summary())

@@ -2,8 +2,11 @@
 
 It is a real server on 127.0.0.1 (no internet in tests), answering the endpoints the pipeline uses
 with the same JSON shape as TMDB: configuration, genre/movie/list, movie/popular, discover/movie,
-search/movie, movie/{id} (with append_to_response=keywords), and poster images under /t/p/.
-Like TMDB it refuses pages past 500, and accepts a v3 key (`api_key`) or a v4 token (bearer header).
+search/movie, movie/{id} (with append_to_response=keywords), and poster images under /t/p/. Like
+TMDB's file server it serves daily ID exports, unauthenticated, at /p/exports/movie_ids_MM_DD_YYYY.json.gz:
+one of every movie (and a few adult and video entries) for EXPORT_DATE, others as a test publishes them,
+whole or damaged. Like TMDB it refuses pages past 500, and accepts a v3 key (`api_key`) or a v4 token
+(bearer header).
 
 Faults, injected per path prefix and optionally query (`inject`) or at random (`random_faults`):
   429, 429-no-retry-after, 500, 502, 503, slow (answers after `slow_s`), malformed (an HTML body
@@ -16,11 +19,13 @@ Faults, injected per path prefix and optionally query (`inject`) or at random (`
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import random
 import threading
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -41,6 +46,16 @@ PAGE_LIMIT = 500
 POSTER_SIZES = ["w92", "w154", "w185", "w342", "w500", "w780", "original"]
 
 Answer = tuple[int, str, bytes, dict[str, str]]
+
+EXPORT_DATE = "05_01_2026"  # the day of the export the fake serves from the start
+EXPORT_PATH = "/p/exports/movie_ids_{date}.json.gz"
+# Entries of the default export that are no movies the fake has: the export source must drop them
+# (they are among the most popular, so a cap would take them), and asking for them gets a 404.
+ADULT_AND_VIDEO = [
+    {"adult": True, "id": 900001, "original_title": "Adult", "popularity": 900.0, "video": False},
+    {"adult": False, "id": 900002, "original_title": "Video", "popularity": 901.0, "video": True},
+    {"adult": True, "id": 900003, "original_title": "Adult video", "popularity": 902.0, "video": True},
+]
 
 
 @dataclass(frozen=True)
@@ -115,6 +130,8 @@ class FakeTmdb:
         self._random: tuple[float, tuple[str, ...], random.Random] | None = None
         self._recent: deque[float] = deque()
         self._lock = threading.Lock()
+        self.exports: dict[str, bytes] = {}  # file name -> body
+        self.publish_export(EXPORT_DATE, extra=ADULT_AND_VIDEO)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         # A short poll interval: shutdown() waits up to one of them.
@@ -123,6 +140,44 @@ class FakeTmdb:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def export_url(self) -> str:
+        """fetch_list.export.url for this server: `{date}` is left for the date."""
+        return self.url + EXPORT_PATH
+
+    def export_entries(self, movie_ids: Iterable[int] | None = None) -> list[dict]:
+        """Export lines of the given movies (default: all), as TMDB's export has them."""
+        movies = self.movies if movie_ids is None else self.movies.iloc[[self.position[int(i)] for i in movie_ids]]
+        return [
+            {
+                "adult": False,
+                "id": int(movie_id),
+                "original_title": title,
+                "popularity": float(popularity),
+                "video": False,
+            }
+            for movie_id, title, popularity in zip(movies["movie_id"], movies["title"], movies["popularity"])
+        ]
+
+    def publish_export(
+        self,
+        date: str,
+        movie_ids: Iterable[int] | None = None,
+        extra: Iterable[dict] = (),
+        malformed_line: int | None = None,
+        truncated: bool = False,
+    ) -> None:
+        """Serve the export of `date`: lines for `movie_ids` (default: all movies) and `extra`, by id.
+
+        `malformed_line` (from 1) is cut short mid-object; `truncated` serves only half the gzip file.
+        """
+        entries = sorted([*self.export_entries(movie_ids), *extra], key=lambda entry: entry["id"])
+        lines = [json.dumps(entry, separators=(",", ":")) for entry in entries]
+        if malformed_line is not None:
+            lines[malformed_line - 1] = lines[malformed_line - 1][: len(lines[malformed_line - 1]) // 2]
+        body = gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0)
+        self.exports[EXPORT_PATH.format(date=date).rsplit("/", 1)[-1]] = body[: len(body) // 2] if truncated else body
 
     @property
     def requests(self) -> list[str]:
@@ -228,6 +283,11 @@ class FakeTmdb:
             if size not in POSTER_SIZES or not poster.is_file():
                 return 404, "text/html", b"<html><body>404 Not Found</body></html>", {}
             return 200, "image/jpeg", poster.read_bytes(), {}
+        if path.startswith("/p/exports/"):  # TMDB's file server: no key needed
+            export = self.exports.get(path.rsplit("/", 1)[-1])
+            if export is None:
+                return 404, "application/xml", b"<Error><Code>NoSuchKey</Code></Error>", {}
+            return 200, "application/octet-stream", export, {}
         if not self.authorised(query, authorization):
             return _error(401, 7, "Invalid API key: You must be granted a valid key.")
         try:

@@ -50,7 +50,13 @@ def _with(section: str, key: str, value):
             50,
             "`train_details_logreg.cv_max_movies`: Input should be greater than or equal to 100",
         ),
-        ("fetch_list", FetchListParams, "source", "imdb", "`fetch_list.source`: Input should be 'bundled' or 'tmdb'"),
+        (
+            "fetch_list",
+            FetchListParams,
+            "source",
+            "imdb",
+            "`fetch_list.source`: Input should be 'bundled', 'tmdb' or 'export'",
+        ),
         (
             "fetch_list",
             FetchListParams,
@@ -136,6 +142,33 @@ def test_a_bad_tmdb_list_value_names_its_key(key, value, message):
     raw["fetch_list"]["tmdb"][key] = value
     with pytest.raises(ParamError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_section(raw, "fetch_list", FetchListParams)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("date", "2026-12-01", "`fetch_list.export.date`: must be a real day, got '2026-12-01' (the export's day"),
+        ("date", "02_30_2026", "`fetch_list.export.date`: must be a real day, got '02_30_2026'"),
+        ("date", 12012026, "`fetch_list.export.date`: Input should be a valid string, got 12012026"),
+        ("url", "https://files.tmdb.org/p/exports/movie_ids.json.gz", "`fetch_list.export.url`: must hold {date} once"),
+        ("url", "https://x/{date}/{name}.gz", "`fetch_list.export.url`: must hold {date} once, and no other braces"),
+        ("min_popularity", -1, "`fetch_list.export.min_popularity`: Input should be greater than or equal to 0"),
+        ("max_ids", 0, "`fetch_list.export.max_ids`: Input should be greater than 0, got 0 (the most popular N ids"),
+        ("shard_size", 0, "`fetch_list.export.shard_size`: Input should be greater than or equal to 1"),
+        ("dir", "", "`fetch_list.export.dir`: String should match pattern '\\S', got '' (a folder path)"),
+    ],
+)
+def test_a_bad_export_value_names_its_key(key, value, message):
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["fetch_list"]["export"][key] = value
+    with pytest.raises(ParamError, match=re.escape(message)):
+        load_section(raw, "fetch_list", FetchListParams)
+
+
+def test_the_export_url_is_filled_with_its_date():
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    export = load_section(raw, "fetch_list", FetchListParams).export
+    assert export.export_url == f"https://files.tmdb.org/p/exports/movie_ids_{export.date}.json.gz"
 
 
 def test_a_missing_nested_key_is_named():

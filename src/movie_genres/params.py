@@ -8,6 +8,8 @@ expected) and forbid unknown keys.
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -45,11 +47,45 @@ class TmdbListParams(StrictParams):
     details: bool
 
 
+class TmdbExportParams(StrictParams):
+    url: str = Field(pattern=r"\S", description="the export's URL, with {date} where the date goes")
+    date: str = Field(description="the export's day as MM_DD_YYYY, e.g. 12_01_2026")
+    min_popularity: float | None = Field(ge=0, description="null: no floor")
+    max_ids: PositiveInt | None = Field(description="the most popular N ids after the floor; null: all")
+    shard_size: int = Field(ge=1, le=1_000_000, description="ids a shard's table holds")
+    dir: str = Field(pattern=r"\S", description="a folder path")
+
+    @field_validator("date")
+    @classmethod
+    def _a_real_day(cls, date: str) -> str:
+        try:
+            real = re.fullmatch(r"\d\d_\d\d_\d{4}", date) and datetime.strptime(date, "%m_%d_%Y")
+        except ValueError:
+            real = None
+        if not real:
+            raise ValueError("must be a real day")
+        return date
+
+    @field_validator("url")
+    @classmethod
+    def _one_date_placeholder(cls, url: str) -> str:
+        rest = url.replace("{date}", "", 1)
+        if "{date}" not in url or "{" in rest or "}" in rest:
+            raise ValueError("must hold {date} once, and no other braces")
+        return url
+
+    @property
+    def export_url(self) -> str:
+        """The URL of the export of `date`."""
+        return self.url.format(date=self.date)
+
+
 class FetchListParams(StrictParams):
-    source: Literal["bundled", "tmdb"]
+    source: Literal["bundled", "tmdb", "export"]
     max_movies: int | None = Field(ge=10, description="null keeps every movie")
     min_genre_movies: int = Field(ge=1, description="a genre fewer movies have is not modelled")
     tmdb: TmdbListParams
+    export: TmdbExportParams
 
 
 class FetchPostersParams(StrictParams):

@@ -5,62 +5,21 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
-from types import ModuleType
 
 import pandas as pd
 import pytest
 import yaml
 
-from movie_genres.stage_io import TRACEBACK_VARIABLE, run_stage
+from movie_genres.stage_io import TRACEBACK_VARIABLE
 from movie_genres.tmdb.request_cache import RequestCache
 from stages import fetch_list, fetch_posters
 from tests.conftest import ROOT, TEST_KEY
+from tests.tmdb.stage_runs import kill_when, live_repo, run_in, stage_error
 
 CACHE = Path("data/tmdb_cache")
-
-
-def _live_repo(folder: Path, server, http_changes: dict | None = None, **tmdb_changes) -> Path:
-    """A folder with the project's params.yaml switched to the fake TMDB, as a stage sees the repo root."""
-    folder.mkdir(parents=True, exist_ok=True)
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["fetch_list"]["source"] = "tmdb"
-    # Tens of movies: every genre they have is modelled (the default counts on thousands), so none is dropped.
-    params["fetch_list"]["min_genre_movies"] = 1
-    params["fetch_list"]["tmdb"].update(
-        {"api_base_url": server.url + "/3", "popular_pages": 40, "discover_pages_per_genre": 0, **tmdb_changes}
-    )
-    params["tmdb_http"].update(
-        {"requests_per_second": 50, "workers": 4, "timeout_s": 1.0, "backoff_base_s": 0.01, **(http_changes or {})}
-    )
-    (folder / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    (folder / "paths.yaml").write_text((ROOT / "paths.yaml").read_text())
-    return folder
-
-
-def _run_stage(stage, folder: Path, monkeypatch) -> None:
-    monkeypatch.chdir(folder)
-    stage.main()
-
-
-def _stage_error(stage: ModuleType, folder: Path, monkeypatch, capfd) -> str:
-    """Run a stage as `python -m stages.<name>` does; it must stop with exit status 2 and a message, no traceback."""
-    monkeypatch.chdir(folder)
-    monkeypatch.setattr(sys, "argv", [stage.__name__])
-    monkeypatch.delenv(TRACEBACK_VARIABLE, raising=False)
-    capfd.readouterr()
-    with pytest.raises(SystemExit) as end:
-        run_stage(stage.main)
-    err = capfd.readouterr().err
-    message = err[err.index("error: ") :]
-    assert end.value.code == 2 and "Traceback" not in err, err
-    return message
 
 
 def _use_secret(server, monkeypatch, variable: str, secret: str) -> None:
@@ -78,21 +37,7 @@ def _cached(folder: Path) -> set[Path]:
 def _kill_midway(stage: str, folder: Path, entries: int) -> None:
     """Start `stage` in a subprocess and SIGKILL it once the cache holds `entries` more answers."""
     before = len(_cached(folder))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")]), "TMDB_API_KEY": TEST_KEY}
-    process = subprocess.Popen(
-        [sys.executable, "-m", f"stages.{stage}"],
-        cwd=folder,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while len(_cached(folder)) < before + entries and time.monotonic() < deadline:
-        assert process.poll() is None, f"{stage} ended before it could be killed"
-        time.sleep(0.01)
-    assert process.poll() is None, f"{stage} ended before it could be killed"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    kill_when(stage, folder, lambda: len(_cached(folder)) >= before + entries)
 
 
 def _requests_since(server, start: int) -> list[str]:
@@ -106,18 +51,18 @@ def _requests_since(server, start: int) -> list[str]:
 def test_a_killed_fetch_resumes_to_the_uninterrupted_result(stage, fake_tmdb, tmp_path, monkeypatch):
     monkeypatch.setenv("TMDB_API_KEY", TEST_KEY)
     n_movies = 400 if stage == "fetch_list" else 60
-    reference = _live_repo(tmp_path / "reference", fake_tmdb, n_movies=n_movies)
-    resumed = _live_repo(tmp_path / "resumed", fake_tmdb, n_movies=n_movies)
+    reference = live_repo(tmp_path / "reference", fake_tmdb, n_movies=n_movies)
+    resumed = live_repo(tmp_path / "resumed", fake_tmdb, n_movies=n_movies)
     if stage == "fetch_posters":
         for folder in (reference, resumed):  # the same list in both
-            _run_stage(fetch_list, folder, monkeypatch)
+            run_in(fetch_list, folder, monkeypatch)
     module = {"fetch_list": fetch_list, "fetch_posters": fetch_posters}[stage]
-    _run_stage(module, reference, monkeypatch)
+    run_in(module, reference, monkeypatch)
 
     _kill_midway(stage, resumed, entries=8)
     had = _cached(resumed)
     start = len(fake_tmdb.log)
-    _run_stage(module, resumed, monkeypatch)
+    run_in(module, resumed, monkeypatch)
 
     cache = RequestCache(resumed / CACHE)
     assert had <= {cache.path(key) for key in _requests_since(fake_tmdb, 0)}  # requests map onto cache entries
@@ -136,13 +81,13 @@ def test_a_killed_fetch_resumes_to_the_uninterrupted_result(stage, fake_tmdb, tm
 def test_the_secret_appears_in_no_output(variable, fake_tmdb, tmp_path, monkeypatch, caplog, capfd):
     secret = "SECRET-TMDB-KEY-5f1c9e7d"
     _use_secret(fake_tmdb, monkeypatch, variable, secret)
-    repo = _live_repo(tmp_path / "repo", fake_tmdb, n_movies=20, details=True)
+    repo = live_repo(tmp_path / "repo", fake_tmdb, n_movies=20, details=True)
     fake_tmdb.random_faults(0.1, faults=("500", "502", "drop", "malformed", "truncated"), seed=1)
     fake_tmdb.inject("404", f"/3/movie/{fake_tmdb.expected_popular_ids(1)[0]}")
     fake_tmdb.inject("404", "/t/p/")
     caplog.set_level(logging.DEBUG)  # urllib3 logs every request line, query string included, at DEBUG
-    _run_stage(fetch_list, repo, monkeypatch)
-    _run_stage(fetch_posters, repo, monkeypatch)
+    run_in(fetch_list, repo, monkeypatch)
+    run_in(fetch_posters, repo, monkeypatch)
 
     assert any("api_key=***" in line for line in caplog.messages) == (variable == "TMDB_API_KEY")
     assert json.loads((repo / "reports/data/fetch_list.json").read_text())["details_missing"] == 1
@@ -161,17 +106,15 @@ def test_the_secret_appears_in_no_error_message(variable, fake_tmdb, tmp_path, m
     secret = "SECRET-TMDB-KEY-5f1c9e7d"
     _use_secret(fake_tmdb, monkeypatch, variable, secret)
     caplog.set_level(logging.DEBUG)
-    repo = _live_repo(tmp_path / "repo", fake_tmdb, n_movies=20)
-    messages = [
-        _stage_error(fetch_list, _live_repo(tmp_path / "small", fake_tmdb, n_movies=100_000), monkeypatch, capfd)
-    ]
-    _run_stage(fetch_list, repo, monkeypatch)
+    repo = live_repo(tmp_path / "repo", fake_tmdb, n_movies=20)
+    messages = [stage_error(fetch_list, live_repo(tmp_path / "small", fake_tmdb, n_movies=100_000), monkeypatch, capfd)]
+    run_in(fetch_list, repo, monkeypatch)
     fake_tmdb.inject("503", f"/t/p/w185/{fake_tmdb.expected_popular_ids(1)[0]}.jpg", times=7)
-    messages.append(_stage_error(fetch_posters, repo, monkeypatch, capfd))
-    down = _live_repo(tmp_path / "down", fake_tmdb, api_base_url=f"http://127.0.0.1:{closed_port}/3")
-    messages.append(_stage_error(fetch_list, down, monkeypatch, capfd))
+    messages.append(stage_error(fetch_posters, repo, monkeypatch, capfd))
+    down = live_repo(tmp_path / "down", fake_tmdb, api_base_url=f"http://127.0.0.1:{closed_port}/3")
+    messages.append(stage_error(fetch_list, down, monkeypatch, capfd))
     fake_tmdb.api_key = fake_tmdb.read_access_token = "the-key-tmdb-expects-now"
-    messages.append(_stage_error(fetch_list, _live_repo(tmp_path / "refused", fake_tmdb), monkeypatch, capfd))
+    messages.append(stage_error(fetch_list, live_repo(tmp_path / "refused", fake_tmdb), monkeypatch, capfd))
 
     starts = ["error: fetch_list.tmdb.n_movies", "error: 1 of 20 poster downloads", "error: cannot connect to"]
     assert [message[: len(start)] for message, start in zip(messages, starts)] == starts
@@ -186,11 +129,11 @@ def test_a_poster_failing_for_good_fails_the_stage_and_a_rerun_asks_only_for_it(
     fake_tmdb, tmp_path, monkeypatch, capfd
 ):
     monkeypatch.setenv("TMDB_API_KEY", TEST_KEY)
-    repo = _live_repo(tmp_path / "repo", fake_tmdb, n_movies=30)
-    _run_stage(fetch_list, repo, monkeypatch)
+    repo = live_repo(tmp_path / "repo", fake_tmdb, n_movies=30)
+    run_in(fetch_list, repo, monkeypatch)
     movie_id = fake_tmdb.expected_popular_ids(30)[7]
     fake_tmdb.inject("500", f"/t/p/w185/{movie_id}.jpg", times=7)  # max_retries: 6, so 7 tries
-    message = _stage_error(fetch_posters, repo, monkeypatch, capfd)
+    message = stage_error(fetch_posters, repo, monkeypatch, capfd)
     assert message == (
         "error: 1 of 30 poster downloads still failed after 7 tries each (TMDB or the network had trouble: "
         "timeouts, HTTP 5xx or 429, broken connections or answers):\n"
@@ -202,7 +145,7 @@ def test_a_poster_failing_for_good_fails_the_stage_and_a_rerun_asks_only_for_it(
     assert not (repo / "data/posters_missing.csv").exists() and not (repo / "data/posters.zip").exists()
 
     start = len(fake_tmdb.log)
-    _run_stage(fetch_posters, repo, monkeypatch)
+    run_in(fetch_posters, repo, monkeypatch)
     assert fake_tmdb.requests[start:] == [f"/t/p/w185/{movie_id}.jpg"]
     assert pd.read_csv(repo / "data/posters_missing.csv").empty
 
@@ -214,13 +157,13 @@ def test_refused_credentials_end_the_stage_at_the_first_refusal_naming_the_varia
 ):
     """A wrong secret from the start (the list), or one revoked after the list was cached (details, posters)."""
     _use_secret(fake_tmdb, monkeypatch, variable, "the-good-secret")
-    repo = _live_repo(tmp_path / "repo", fake_tmdb, n_movies=None, popular_pages=2)
+    repo = live_repo(tmp_path / "repo", fake_tmdb, n_movies=None, popular_pages=2)
     if refused != "list":
-        _run_stage(fetch_list, repo, monkeypatch)  # every page of the list is cached
-    repo = _live_repo(repo, fake_tmdb, n_movies=None, popular_pages=2, details=refused == "details")
+        run_in(fetch_list, repo, monkeypatch)  # every page of the list is cached
+    repo = live_repo(repo, fake_tmdb, n_movies=None, popular_pages=2, details=refused == "details")
     fake_tmdb.api_key = fake_tmdb.read_access_token = "revoked"
     start = len(fake_tmdb.log)
-    message = _stage_error(fetch_posters if refused == "configuration" else fetch_list, repo, monkeypatch, capfd)
+    message = stage_error(fetch_posters if refused == "configuration" else fetch_list, repo, monkeypatch, capfd)
     kind = "v3 API key" if variable == "TMDB_API_KEY" else "v4 read access token"
     assert message.startswith(
         f"error: TMDB refused the credentials in {variable} (HTTP 401 Invalid API key: You must be granted a valid "
@@ -239,14 +182,14 @@ def test_an_unreachable_api_ends_the_stage_within_seconds_naming_the_host(
 ):
     monkeypatch.setenv("TMDB_API_KEY", TEST_KEY)
     defaults = yaml.safe_load((ROOT / "params.yaml").read_text())["tmdb_http"]
-    repo = _live_repo(
+    repo = live_repo(
         tmp_path / "repo",
         fake_tmdb,
         http_changes={name: defaults[name] for name in ("timeout_s", "max_retries", "backoff_base_s")},
         api_base_url=f"http://127.0.0.1:{closed_port}/3",
     )
     start = time.monotonic()
-    message = _stage_error(fetch_list, repo, monkeypatch, capfd)
+    message = stage_error(fetch_list, repo, monkeypatch, capfd)
     assert time.monotonic() - start < 5
     assert message.startswith(f"error: cannot connect to 127.0.0.1:{closed_port} (connection refused; 3 tries): ")
 
@@ -256,8 +199,8 @@ def test_n_movies_beyond_the_plan_ends_fetch_list_after_the_first_pages(fake_tmd
     monkeypatch.setenv("TMDB_API_KEY", TEST_KEY)
     defaults = yaml.safe_load((ROOT / "params.yaml").read_text())["fetch_list"]["tmdb"]
     plan = {name: defaults[name] for name in ("popular_pages", "discover_pages_per_genre", "discover_years_per_genre")}
-    repo = _live_repo(tmp_path / "repo", fake_tmdb, n_movies=10_000, **plan)
-    message = _stage_error(fetch_list, repo, monkeypatch, capfd)
+    repo = live_repo(tmp_path / "repo", fake_tmdb, n_movies=10_000, **plan)
+    message = stage_error(fetch_list, repo, monkeypatch, capfd)
     assert message.startswith(
         "error: fetch_list.tmdb.n_movies = 10000 cannot be reached: the planned pages hold at most "
     )

@@ -63,7 +63,7 @@ def tmdb_genre_names(movies: pd.DataFrame, genres: pd.DataFrame) -> pd.Series:
     """Each movie's TMDB genre names, indexed by IMDb id (movies without one left out)."""
     if "imdb_id" not in movies:
         raise CrossCheckError(
-            "the movie table has no imdb_id column: collect it with fetch_list.source: tmdb and "
+            "the movie table has no imdb_id column: collect it with fetch_list.source: export, or tmdb and "
             "fetch_list.tmdb.details: true"
         )
     names = dict(zip(genres["genre_id"].astype(int), genres["name"]))

@@ -239,18 +239,21 @@ def movies_from_results(results: list[dict]) -> pd.DataFrame:
         if not isinstance(result, dict) or not isinstance(result.get("id"), int):
             log.warning("skipped a TMDB result without an integer id: %r", result)
             continue
-        rows.append(
-            {
-                "movie_id": result["id"],
-                "title": result.get("title") or "",
-                "overview": result.get("overview") or "",
-                "genre_ids": [int(g) for g in result.get("genre_ids") or []],
-                "release_date": result.get("release_date") or "",
-                "popularity": float(result.get("popularity") or 0.0),
-                "poster_ref": result.get("poster_path") or None,
-            }
-        )
+        rows.append(movie_fields(result))
     return pd.DataFrame(rows, columns=MOVIE_COLUMNS)
+
+
+def movie_fields(result: dict) -> dict[str, Any]:
+    """The movie table's columns (MOVIE_COLUMNS) from a TMDB result object with an integer id."""
+    return {
+        "movie_id": result["id"],
+        "title": result.get("title") or "",
+        "overview": result.get("overview") or "",
+        "genre_ids": [int(g) for g in result.get("genre_ids") or []],
+        "release_date": result.get("release_date") or "",
+        "popularity": float(result.get("popularity") or 0.0),
+        "poster_ref": result.get("poster_path") or None,
+    }
 
 
 def detail_fields(answer: dict) -> dict[str, Any]:
@@ -269,6 +272,15 @@ def detail_fields(answer: dict) -> dict[str, Any]:
     }
 
 
+def details_or_none(client: TmdbClient, movie_id: int) -> dict | None:
+    """The movie's details answer, or None when TMDB has no such movie (HTTP 404)."""
+    try:
+        return client.details(movie_id)
+    except TmdbNotFound:
+        log.info("TMDB has no details for movie %d (HTTP 404)", movie_id)
+        return None
+
+
 def add_details(client: TmdbClient, movies: pd.DataFrame, progress: bool = True) -> tuple[pd.DataFrame, list[int]]:
     """`movies` with the detail columns, and the movies TMDB has no details for (HTTP 404: empty ones).
 
@@ -277,11 +289,8 @@ def add_details(client: TmdbClient, movies: pd.DataFrame, progress: bool = True)
     ids = list(dict.fromkeys(int(i) for i in movies["movie_id"]))
 
     def fetch(movie_id: int) -> dict[str, Any] | None:
-        try:
-            return detail_fields(client.details(movie_id))
-        except TmdbNotFound:
-            log.info("TMDB has no details for movie %d (HTTP 404)", movie_id)
-            return None
+        answer = details_or_none(client, movie_id)
+        return None if answer is None else detail_fields(answer)
 
     empty = detail_fields({})
     fields: dict[int, dict[str, Any]] = {}

@@ -163,38 +163,46 @@ class TmdbHttp:
         url = self.api_base_url + path
         return self._get(url, dict(query or {}), request_key(path, query), json_object, authenticated=True)
 
-    def get_bytes(self, url: str, check: Callable[[bytes, str | None], None]) -> bytes:
+    def get_bytes(self, url: str, check: Callable[[bytes, str | None], None], cached: bool = True) -> bytes:
         """GET a file (a poster) from a full URL, unauthenticated.
 
         `check(body, content_type)` raises BadAnswer; content_type is None for an answer from the cache.
+        `cached=False` neither reads nor fills the cache: for a file the caller keeps itself.
         """
 
         def checked(body: bytes, content_type: str | None) -> bytes:
             check(body, content_type)
             return body
 
-        return self._get(url, {}, url, checked, authenticated=False)
+        return self._get(url, {}, url, checked, authenticated=False, cached=cached)
 
     def summary(self) -> str:
         retried = ", ".join(f"{reason} {n}" for reason, n in sorted(self.retries.items())) or "none"
         return f"{self.sent} requests sent, {self.cache_hits} answered from the cache, retries: {retried}"
 
     def _get(
-        self, url: str, query: dict[str, Any], what: str, parse: Callable[[bytes, str | None], T], authenticated: bool
+        self,
+        url: str,
+        query: dict[str, Any],
+        what: str,
+        parse: Callable[[bytes, str | None], T],
+        authenticated: bool,
+        cached: bool = True,
     ) -> T:
         # The cache key is the full URL without credentials, so two servers never share answers.
         key = request_key(url, query)
-        if self.cache is not None and (cached := self.cache.get(key)) is not None:
+        cache = self.cache if cached else None
+        if cache is not None and (answer := cache.get(key)) is not None:
             try:
-                value = parse(cached, None)
+                value = parse(answer, None)
             except BadAnswer:
                 pass  # unreadable on disk: fetch it again
             else:
                 self._count(cache_hit=True)
                 return value
         body, value = self._fetch(url, query, what, parse, authenticated)
-        if self.cache is not None:
-            self.cache.put(key, body)
+        if cache is not None:
+            cache.put(key, body)
         return value
 
     def _fetch(
