@@ -50,3 +50,15 @@ def test_a_new_import_without_a_dep_is_reported(tmp_path):
         stage.read_text().replace("import argparse\n", "import argparse\n\nimport movie_genres.models.stacking\n")
     )
     assert dep_problems(repo) == ["train_nb: runs src/movie_genres/models/stacking.py but does not depend on it"]
+
+
+def test_the_lock_holds_exactly_the_pipelines_stages():
+    """DVC keeps a removed stage's entry in dvc.lock: the lock must say what the pipeline is."""
+    from dvc.repo import Repo
+
+    with Repo(str(ROOT)) as repo:
+        pipeline = {stage.addressing for stage in repo.index.stages}
+    locked = set(yaml.safe_load((ROOT / "dvc.lock").read_text())["stages"])
+    assert locked == pipeline, (
+        f"in dvc.lock only: {sorted(locked - pipeline)}; in dvc.yaml only: {sorted(pipeline - locked)}"
+    )
