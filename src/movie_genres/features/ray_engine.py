@@ -62,7 +62,8 @@ def connect(params: RayEngineParams) -> None:
         if address:
             ray.init(address=address)
         else:
-            ray.init(num_cpus=len(os.sched_getaffinity(0)), include_dashboard=False)
+            # "local": a new cluster, never one some other process left running on this machine
+            ray.init(address="local", num_cpus=len(os.sched_getaffinity(0)), include_dashboard=False)
     except ConnectionError as err:
         raise RayEngineError(f"{ADDRESS_VARIABLE}={address}: no Ray cluster answered ({err})") from err
     _check_capacity(params, attached=bool(address))
@@ -185,24 +186,22 @@ def _run_pool(
         num_gpus=engine.gpus_per_actor or None,
         scheduling_strategy="SPREAD",  # one actor a node before two on one: every node works
     )
-    rows, calls = Counter[str](), Counter[str]()
-    seen_calls: set[str] = set()
+    rows = Counter[str]()
+    calls: set[tuple[str, str]] = set()  # (node, actor call): a batch retried after a kill counts again
     done = 0
     step = max(1, count // PROGRESS_STEPS)
     batch: dict[str, np.ndarray]
     for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):  # type: ignore[assignment]
         _check_fingerprint(cache, batch["fingerprint"])
         cache.store(batch["key"].tolist(), batch["vector"])
-        for node, call in zip(batch["node"].tolist(), batch["call"].tolist(), strict=True):
-            rows[node] += 1
-            if call not in seen_calls:
-                seen_calls.add(call)
-                calls[node] += 1
+        rows.update(batch["node"].tolist())
+        calls.update(zip(batch["node"].tolist(), batch["call"].tolist(), strict=True))
         if (done + len(batch["key"])) // step > done // step:
             log.info("ray: %d of %d %s computed", done + len(batch["key"]), count, what)
         done += len(batch["key"])
+    batches = Counter(node for node, _ in calls)
     for node in sorted(rows):
-        log.info("ray: node %s computed %d %s in %d batches", node, rows[node], what, calls[node])
+        log.info("ray: node %s computed %d %s in %d batches", node, rows[node], what, batches[node])
 
 
 def _check_fingerprint(cache: FeatureCache, digests: np.ndarray) -> None:
@@ -225,6 +224,6 @@ class Worker:
         self.calls = itertools.count()
 
     def answer(self, keys: np.ndarray, vectors: np.ndarray) -> dict[str, np.ndarray]:
-        call = f"{self.node}-{os.getpid()}-{next(self.calls)}"
-        tags = {name: np.full(len(keys), value) for name, value in [("fingerprint", self.digest), ("node", self.node)]}
-        return {"key": keys, "vector": vectors, **tags, "call": np.full(len(keys), call)}
+        call = f"{os.getpid()}-{next(self.calls)}"
+        tags = {"fingerprint": self.digest, "node": self.node, "call": call}
+        return {"key": keys, "vector": vectors, **{name: np.full(len(keys), tag) for name, tag in tags.items()}}
