@@ -7,8 +7,8 @@ from pathlib import Path
 from movie_genres import paths
 from movie_genres.data.dataset import read_table
 from movie_genres.features.feature_cache import FeatureCache
-from movie_genres.features.sentence_encoder import SentenceEncoder, embed_texts, find_model_dir, movie_texts
-from movie_genres.features.store import Features, save_features
+from movie_genres.features.sentence_encoder import SentenceEncoder, embedding_chunks, find_model_dir, movie_texts
+from movie_genres.features.store import write_dense_features
 from movie_genres.params import EmbedTextParams, FeatureCacheParams, FeatureEngineParams, load_section, read_params
 from movie_genres.stage_io import run_stage, setup_logging, write_json
 
@@ -32,12 +32,13 @@ def main() -> None:
         from movie_genres.features.ray_texts import precompute_texts
 
         precompute_texts(cache, texts, params, engine.ray)
-    embeddings = embed_texts(encoder, texts, cache, progress=True)
+    movie_ids = dataset["movie_id"].to_numpy()
+    chunks = embedding_chunks(encoder, texts, cache, progress=True)
+    write_dense_features(paths.TEXT_MINILM, ((movie_ids[rows], vectors) for rows, vectors in chunks), encoder.dimension)
     seconds = time.perf_counter() - start
     log.info(
         "embedded %d texts (%s) in %.1f s: %.1f sentences/s", len(texts), params.text, seconds, len(texts) / seconds
     )
-    save_features(paths.TEXT_MINILM, Features(dataset["movie_id"].to_numpy(), embeddings))
     write_json(paths.featurizer_settings(paths.TEXT_MINILM), params.model_dump())
 
 

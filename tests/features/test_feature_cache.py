@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from movie_genres.features.feature_cache import FeatureCache, cached_rows, content_key
+from movie_genres.features.feature_cache import FeatureCache, cached_row_chunks, cached_rows, content_key
 from movie_genres.features.poster_features import extract_features, poster_fingerprint
 from movie_genres.features.sentence_encoder import MODEL_FILES, SentenceEncoder, embed_texts, find_model_dir
 from movie_genres.features.store import save_features
@@ -45,6 +45,16 @@ def test_stored_vectors_are_found_and_only_the_others_computed(tmp_path):
     assert compute.asked == [[0, 1, 2], [], [3]]
     np.testing.assert_array_equal(cold, warm)
     np.testing.assert_array_equal(grown, Counting()(list(range(4)))[1])
+
+
+def test_rows_a_chunk_at_a_time_are_the_rows_of_one_call(tmp_path):
+    cached_rows(toy_cache(tmp_path, "whole"), KEYS[:2], Counting(), 12)  # a half-warm cache
+    cached_rows(toy_cache(tmp_path, "chunked"), KEYS[:2], Counting(), 12)
+    _, expected = cached_rows(toy_cache(tmp_path, "whole"), KEYS, Counting(), 12)
+    compute = Counting()
+    chunks = list(cached_row_chunks(toy_cache(tmp_path, "chunked"), KEYS, compute, 12, chunk_size=3))
+    assert [positions for positions, _ in chunks] == [[0, 1, 2], [3]] and compute.asked == [[2], [3]]
+    np.testing.assert_array_equal(np.concatenate([rows for _, rows in chunks]), expected)
 
 
 def test_without_a_cache_everything_is_computed():

@@ -21,7 +21,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib.metadata import version
 from pathlib import Path
 from types import ModuleType
@@ -33,6 +33,7 @@ from movie_genres.files import atomic_path
 log = logging.getLogger(__name__)
 
 DTYPE = np.dtype("<f4")
+CHUNK_BYTES = 64 * 1024**2  # cached_row_chunks' rows at a time: memory stays flat however many inputs
 _CHECKSUM_BYTES = hashlib.sha256().digest_size
 
 # Computes the rows of the inputs at the given positions; returns the positions it could describe
@@ -167,3 +168,21 @@ def cached_rows(
     kept = [(i, row) for i, row in enumerate(found) if row is not None]
     matrix = np.stack([row for _, row in kept], dtype=DTYPE) if kept else np.zeros((0, dimension), DTYPE)
     return [i for i, _ in kept], matrix
+
+
+def cached_row_chunks(
+    cache: FeatureCache | None, keys: Sequence[str], compute: Compute, dimension: int, chunk_size: int | None = None
+) -> Iterator[tuple[list[int], np.ndarray]]:
+    """`cached_rows` of `keys`, a chunk at a time (CHUNK_BYTES of rows unless `chunk_size` is given):
+    each chunk's positions (into `keys`) that have a row, and their rows. The rows are the same bytes
+    as one `cached_rows` call gives, for the reason it states; memory holds one chunk.
+    """
+    size = chunk_size or max(1, CHUNK_BYTES // (dimension * DTYPE.itemsize))
+    for start in range(0, len(keys), size):
+
+        def compute_chunk(positions: list[int], start: int = start) -> tuple[list[int], np.ndarray]:
+            done, rows = compute([start + position for position in positions])
+            return [position - start for position in done], rows
+
+        positions, rows = cached_rows(cache, keys[start : start + size], compute_chunk, dimension)
+        yield [start + position for position in positions], rows

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import movie_genres.tf_runtime  # noqa: F401  (before keras: quiet, machine-independent TensorFlow)
@@ -23,7 +23,7 @@ from movie_genres.features import cnn
 from movie_genres.features.feature_cache import (
     FeatureCache,
     arrays_digest,
-    cached_rows,
+    cached_row_chunks,
     code_digest,
     content_key,
     tensorflow_runtime,
@@ -89,15 +89,37 @@ def extract_features(
     workers: int | None = None,
     progress: bool = True,
 ) -> tuple[Features, pd.DataFrame]:
-    """Features of every movie's poster, and the movies whose poster could not be read, with reasons.
+    """`feature_chunks` of every movie's poster as one matrix, and the movies skipped, with reasons."""
+    skipped: dict[int, str] = {}
+    chunks = list(feature_chunks(model, archive_path, movie_ids, rule, batch_size, skipped, cache, workers, progress))
+    if chunks:
+        features = Features(np.concatenate([ids for ids, _ in chunks]), np.concatenate([rows for _, rows in chunks]))
+    else:
+        features = Features(np.zeros(0, np.int64), np.zeros((0, model.output_shape[-1]), np.float32))
+    return features, skipped_table(movie_ids, skipped)
+
+
+def feature_chunks(
+    model: keras.Model,
+    archive_path: Path,
+    movie_ids: np.ndarray,
+    rule: ImageInputParams,
+    batch_size: int,
+    skipped: dict[int, str],
+    cache: FeatureCache | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Features of every movie's poster, a chunk of movies at a time (their ids, their rows, in
+    `movie_ids` order): memory holds one chunk however many posters.
 
     Posters whose features `cache` has (by the poster's bytes) are not run again. `workers` threads
     decode posters (default: one per CPU; 1 decodes between batches). Unreadable posters are
-    skipped, not fatal: one bad file must not cost a long run.
+    skipped, not fatal (one bad file must not cost a long run): each is added to `skipped` with why.
     """
     workers = workers or len(os.sched_getaffinity(0))
     ids = movie_ids.tolist()
-    skipped: dict[int, str] = {}
+    unread = len(skipped)
     with PosterArchive(archive_path) as archive:
         keys: dict[int, str] = {}
         for movie_id in ids:
@@ -113,12 +135,17 @@ def extract_features(
             skipped.update({in_archive[position]: reason for position, reason in unreadable.items()})
             return done, rows
 
-        kept, matrix = cached_rows(cache, [keys[m] for m in in_archive], compute, model.output_shape[-1])
-    if skipped:
-        log.warning("%d of %d posters could not be read and were skipped", len(skipped), len(ids))
-    features = Features(np.array([in_archive[position] for position in kept], dtype=np.int64), matrix)
-    reasons = [(movie_id, skipped[movie_id]) for movie_id in ids if movie_id in skipped]
-    return features, pd.DataFrame(reasons, columns=SKIPPED_COLUMNS)
+        dimension = model.output_shape[-1]
+        for kept, rows in cached_row_chunks(cache, [keys[m] for m in in_archive], compute, dimension):
+            yield np.array([in_archive[position] for position in kept], dtype=np.int64), rows
+    if len(skipped) > unread:
+        log.warning("%d of %d posters could not be read and were skipped", len(skipped) - unread, len(ids))
+
+
+def skipped_table(movie_ids: np.ndarray, skipped: dict[int, str]) -> pd.DataFrame:
+    """The movies whose poster gave no features and why, in `movie_ids` order."""
+    reasons = [(movie_id, skipped[movie_id]) for movie_id in movie_ids.tolist() if movie_id in skipped]
+    return pd.DataFrame(reasons, columns=SKIPPED_COLUMNS)
 
 
 def run_network(

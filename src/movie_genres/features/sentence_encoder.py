@@ -33,7 +33,7 @@ from tqdm import tqdm
 from movie_genres.errors import UserError
 from movie_genres.features.feature_cache import (
     FeatureCache,
-    cached_rows,
+    cached_row_chunks,
     code_digest,
     content_key,
     file_digest,
@@ -272,9 +272,20 @@ def embed_texts(
     encoder: SentenceEncoder, texts: Sequence[str], cache: FeatureCache | None, progress: bool = False
 ) -> np.ndarray:
     """`encoder.encode(texts)`, with the embeddings `cache` has (by the exact text) read, not computed."""
+    chunks = [rows for _, rows in embedding_chunks(encoder, texts, cache, progress)]
+    return np.concatenate(chunks) if chunks else np.zeros((0, encoder.dimension), np.float32)
+
+
+def embedding_chunks(
+    encoder: SentenceEncoder, texts: Sequence[str], cache: FeatureCache | None, progress: bool = False
+) -> Iterator[tuple[list[int], np.ndarray]]:
+    """`embed_texts` a chunk of texts at a time (their positions, their rows): memory holds one chunk.
+
+    An embedding does not depend on the other texts of its batch (`LENGTH_STEP`), so neither on the chunk.
+    """
 
     def compute(positions: list[int]) -> tuple[list[int], np.ndarray]:
         return positions, encoder.encode([texts[i] for i in positions], progress=progress)
 
-    _, embeddings = cached_rows(cache, [content_key(text.encode()) for text in texts], compute, encoder.dimension)
-    return embeddings
+    keys = [content_key(text.encode()) for text in texts]
+    yield from cached_row_chunks(cache, keys, compute, encoder.dimension)

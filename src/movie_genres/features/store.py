@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import struct
+import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -15,6 +19,7 @@ from movie_genres.files import atomic_path
 
 # A dense feature file is read this many bytes of rows at a time (read_rows).
 CHUNK_BYTES = 16 * 1024**2
+DENSE_DTYPE = np.dtype("<f4")  # the featurizers' rows (the feature cache's vectors)
 
 
 def row_positions(stored_ids: np.ndarray, movie_ids: np.ndarray) -> np.ndarray:
@@ -57,6 +62,30 @@ def save_features(path: Path, features: Features) -> None:
             np.savez(f, movie_ids=features.movie_ids, dense=matrix)
 
 
+def write_dense_features(path: Path, chunks: Iterable[tuple[np.ndarray, np.ndarray]], width: int) -> int:
+    """`save_features` of a dense matrix that arrives a chunk of (movie ids, rows) at a time: the same
+    bytes, with one chunk in memory however many movies. Returns the number of rows.
+
+    The rows are spooled to a temporary file beside `path` as they come, then copied into the archive
+    after the ids (np.savez's layout: movie_ids.npy, then dense.npy, stored uncompressed).
+    """
+    ids: list[np.ndarray] = []
+    with atomic_path(path) as partial, tempfile.TemporaryFile(dir=path.parent) as spool:
+        for chunk_ids, rows in chunks:
+            spool.write(np.ascontiguousarray(rows, DENSE_DTYPE).tobytes())
+            ids.append(np.asarray(chunk_ids, np.int64))
+        movie_ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
+        header = {"descr": np.lib.format.dtype_to_descr(DENSE_DTYPE), "fortran_order": False}
+        with open(partial, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+            with archive.open("movie_ids.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, movie_ids)
+            with archive.open("dense.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array_header_1_0(member, {**header, "shape": (len(movie_ids), width)})
+                spool.seek(0)
+                shutil.copyfileobj(spool, member, CHUNK_BYTES)
+    return len(movie_ids)
+
+
 def load_features(path: Path) -> Features:
     with np.load(path) as npz:
         if "dense" in npz:
@@ -88,6 +117,24 @@ def read_rows(paths: Sequence[Path], movie_ids: np.ndarray) -> Any:
             for path, header in zip(paths, headers)
         ]
     )
+
+
+def joined_bytes(paths: Sequence[Path], n_rows: int) -> int:
+    """About the memory `read_rows` of `n_rows` movies of these files takes: float32 if all are dense,
+    else CSR, 12 bytes a value (a dense file's columns become values of the sparse matrix)."""
+    values_per_row = 0.0
+    for path in paths:
+        header = _dense_header(path)
+        if header is not None:
+            values_per_row += header.shape[1]
+        else:
+            with zipfile.ZipFile(path) as archive:
+                with archive.open("data.npy") as member:
+                    values = _npy_header(member).shape[0]
+                with archive.open("shape.npy") as member:
+                    values_per_row += values / max(1, int(np.lib.format.read_array(member)[0]))
+    dense = all(_dense_header(path) is not None for path in paths)
+    return int(n_rows * values_per_row * (4 if dense else 12))
 
 
 @dataclass(frozen=True)
@@ -137,3 +184,104 @@ def _read_dense_rows(path: Path, movie_ids: np.ndarray, out: np.ndarray) -> np.n
                 low, high = np.searchsorted(sorted_rows, [start, start + count])
                 out[order[low:high]] = chunk[sorted_rows[low:high] - start]
     return out
+
+
+class StoredRows:
+    """Rows of feature files (joined column-wise, as `read_rows`) read when asked, never held whole.
+
+    The movies' rows in `movie_ids` order: `len`, `shape`, a slice or an index array gives another
+    StoredRows (nothing read), `read()` the rows (a float32 array, or CSR if a file is sparse).
+    Dense matrices stay on disk: np.savez stores them uncompressed, so rows are read at their offset,
+    and the memory this takes is that of the rows asked for. Sparse files (the overview's words, the
+    details: a few dozen values a movie) are loaded whole.
+    """
+
+    def __init__(self, paths: Sequence[Path], movie_ids: np.ndarray) -> None:
+        self._files = [_DenseFile.open(path) if _dense_header(path) else load_features(path) for path in paths]
+        self._positions = [row_positions(file.movie_ids, movie_ids) for file in self._files]
+        self.shape = (len(movie_ids), sum(_width(file) for file in self._files))
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows: slice | np.ndarray) -> StoredRows:
+        subset = object.__new__(StoredRows)
+        subset._files = self._files
+        subset._positions = [positions[rows] for positions in self._positions]
+        subset.shape = (len(subset._positions[0]), self.shape[1])
+        return subset
+
+    def read(self, rows: slice | np.ndarray = slice(None)) -> Any:
+        """These rows (all by default): `read_rows` of their movies."""
+        positions = [p[rows] for p in self._positions]
+        if any(isinstance(file, Features) for file in self._files):
+            return join_columns([_read(file, wanted) for file, wanted in zip(self._files, positions, strict=True)])
+        out = np.empty((len(positions[0]), self.shape[1]), np.float32)
+        start = 0
+        for file, wanted in zip(self._files, positions, strict=True):
+            out[:, start : start + _width(file)] = _read(file, wanted)
+            start += _width(file)
+        return out
+
+    def chunks(self, rows: int) -> Iterator[Any]:
+        """All rows, in order, `rows` at a time."""
+        for start in range(0, len(self), rows):
+            yield self.read(slice(start, start + rows))
+
+
+def _width(file: _DenseFile | Features) -> int:
+    return file.width if isinstance(file, _DenseFile) else file.matrix.shape[1]
+
+
+def _read(file: _DenseFile | Features, positions: np.ndarray) -> Any:
+    return file.read(positions) if isinstance(file, _DenseFile) else file.matrix[positions]
+
+
+@dataclass(frozen=True)
+class _DenseFile:
+    path: Path
+    movie_ids: np.ndarray
+    width: int
+    dtype: np.dtype
+    data_offset: int  # where the first row starts in the archive
+
+    @classmethod
+    def open(cls, path: Path) -> _DenseFile:
+        with zipfile.ZipFile(path) as archive:
+            with archive.open("movie_ids.npy") as member:
+                movie_ids = np.lib.format.read_array(member)
+            info = archive.getinfo("dense.npy")
+            with archive.open(info) as member:
+                header = _npy_header(member)
+                npy_header_bytes = member.tell()
+        if info.compress_type != zipfile.ZIP_STORED or header.fortran_order or len(header.shape) != 2:
+            raise ValueError(f"{path}: rows cannot be read from disk (not a C-ordered matrix stored uncompressed)")
+        with open(path, "rb") as f:
+            f.seek(info.header_offset)
+            local = f.read(_LOCAL_HEADER.size)
+        name_length, extra_length = _LOCAL_HEADER.unpack(local)[-2:]
+        offset = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length + npy_header_bytes
+        return cls(path, movie_ids, header.shape[1], header.dtype, offset)
+
+    def read(self, positions: np.ndarray) -> np.ndarray:
+        """The rows at these positions, in their order (runs of consecutive rows in one read)."""
+        row_bytes = self.width * self.dtype.itemsize
+        out = np.empty((len(positions), self.width), self.dtype)
+        order = np.argsort(positions, kind="stable")
+        ordered = positions[order]
+        breaks = np.flatnonzero(np.diff(ordered) != 1) + 1
+        descriptor = os.open(self.path, os.O_RDONLY)
+        try:
+            for run in np.split(np.arange(len(ordered)), breaks) if len(ordered) else []:
+                first, count = int(ordered[run[0]]), len(run)
+                data = os.pread(descriptor, count * row_bytes, self.data_offset + first * row_bytes)
+                if len(data) != count * row_bytes:
+                    raise ValueError(f"{self.path} is truncated: fewer rows than its header says")
+                out[order[run]] = np.frombuffer(data, self.dtype).reshape(count, self.width)
+        finally:
+            os.close(descriptor)
+        return out
+
+
+# A zip local file header: signature, versions, flags, method, time, date, CRC, sizes, name and extra lengths.
+_LOCAL_HEADER = struct.Struct("<4s5HL2L2H")
