@@ -13,7 +13,14 @@ from movie_genres.models.linear import refit_and_score, scores, train_linear_svm
 from movie_genres.models.out_of_fold import write_out_of_fold
 from movie_genres.models.predictions import ScoreKind
 from movie_genres.models.training import ModelCard, load_modelling_data, save_card, save_scores
-from movie_genres.params import LinearModelParams, OutOfFoldParams, load_section, load_seed, read_params
+from movie_genres.params import (
+    LinearModelParams,
+    OutOfFoldParams,
+    TrainingInputParams,
+    load_section,
+    load_seed,
+    read_params,
+)
 from movie_genres.stage_io import run_stage, save_model, setup_logging, write_json
 
 log = logging.getLogger(__name__)
@@ -32,14 +39,16 @@ def main() -> None:
     params = load_section(raw, f"train_{args.model}", LinearModelParams)
     out_of_fold = load_section(raw, "out_of_fold", OutOfFoldParams)
     seed = load_seed(raw)
-    data = load_modelling_data(*args.features)
+    inputs = load_section(raw, "training_input", TrainingInputParams)
+    data = load_modelling_data(*args.features, max_in_memory_bytes=inputs.max_in_memory_mib * 1024**2)
     search = TRAINERS[args.algorithm](data.train.x, data.train.y, params, seed, data.genre_names)
     best_c = search.best_C
     log.info("best C %s, cross-validated %s %.4f", best_c, params.scoring, search.cv_score)
     model = search.model
     kind: ScoreKind = "margin" if args.algorithm == "svm" else "probability"
     save_scores(args.model, data, scores(model, kind, data.evaluated.x), kind)
-    write_out_of_fold(args.model, data, out_of_fold.folds, seed, refit_and_score(model, kind), kind, n_jobs=-1)
+    refit = refit_and_score(model, kind, params.fit_max_movies, seed)
+    write_out_of_fold(args.model, data, out_of_fold.folds, seed, refit, kind, n_jobs=-1)
     save_model(args.model, model)
     save_card(ModelCard(args.model, kind, str(paths.model_file(args.model)), [str(f) for f in args.features]))
     write_json(

@@ -16,7 +16,7 @@ from movie_genres import paths
 from movie_genres.models.mlp import make_deterministic, predict_probabilities, refit_mlp, save_keras_model, train_mlp
 from movie_genres.models.out_of_fold import write_out_of_fold
 from movie_genres.models.training import ModelCard, load_modelling_data, save_card, save_scores
-from movie_genres.params import MlpParams, OutOfFoldParams, load_section, load_seed, read_params
+from movie_genres.params import MlpParams, OutOfFoldParams, TrainingInputParams, load_section, load_seed, read_params
 from movie_genres.stage_io import run_stage, setup_logging, write_json
 
 
@@ -31,7 +31,8 @@ def main() -> None:
     out_of_fold = load_section(raw, "out_of_fold", OutOfFoldParams)
     seed = load_seed(raw)
     make_deterministic(seed)
-    data = load_modelling_data(*args.features)
+    inputs = load_section(raw, "training_input", TrainingInputParams)
+    data = load_modelling_data(*args.features, max_in_memory_bytes=inputs.max_in_memory_mib * 1024**2)
     # dvclive writes the training curves only; dvc.yaml declares them as plots.
     with Live(dir=str(paths.training_log(args.model)), dvcyaml=None, save_dvc_exp=False) as live:
         model, epochs = train_mlp(data.train, data.val, params, callbacks=[DVCLiveCallback(live=live)])

@@ -167,12 +167,20 @@ class MlpParams(StrictParams):
     patience: PositiveInt
 
 
+class TrainingInputParams(StrictParams):
+    """Where the MLP stages read their inputs from: memory, or the feature files batch by batch."""
+
+    max_in_memory_mib: PositiveInt = Field(description="larger training inputs are read from disk per batch")
+
+
 class LinearModelParams(StrictParams):
     C: list[Annotated[float, Field(gt=0)]] = Field(min_length=1, description="the grid searched")
     class_weight: Literal["balanced"] | None
     cv_folds: int = Field(ge=2)
     # Cross-validate on at most this many training movies; fewer than 100 could not hold every genre in every fold.
     cv_max_movies: Annotated[int, Field(ge=100)] | None
+    # Fit the chosen C (and the out-of-fold refits) on at most this many movies; null: all.
+    fit_max_movies: Annotated[int, Field(ge=100)] | None
     scoring: Literal["f1_micro", "f1_macro", "f1_samples", "f1_weighted"]
 
 

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, KFold
@@ -14,9 +15,11 @@ from sklearn.naive_bayes import MultinomialNB
 from sklearn.svm import LinearSVC
 
 from movie_genres.data.dataset import label_matrix
+from movie_genres.features.store import Features, StoredRows, save_features
 from movie_genres.models.linear import (
     ABSENT_MARGIN,
     OneVsRestGenres,
+    scores,
     train_linear_svm,
     train_logistic_regression,
     train_multinomial_nb,
@@ -81,8 +84,17 @@ def test_a_genre_without_training_movies_is_skipped_quietly_with_one_line(movies
     np.testing.assert_array_equal(probabilities[:, others], reference.predict_proba(x[900:]))
 
 
-def _grid(c: list[float], folds: int = 3, max_movies: int | None = None) -> LinearModelParams:
-    return LinearModelParams(C=c, class_weight="balanced", cv_folds=folds, cv_max_movies=max_movies, scoring="f1_micro")
+def _grid(
+    c: list[float], folds: int = 3, max_movies: int | None = None, fit_max_movies: int | None = None
+) -> LinearModelParams:
+    return LinearModelParams(
+        C=c,
+        class_weight="balanced",
+        cv_folds=folds,
+        cv_max_movies=max_movies,
+        fit_max_movies=fit_max_movies,
+        scoring="f1_micro",
+    )
 
 
 def test_the_grid_search_is_gridsearchcvs_with_a_line_per_fold(movies, caplog):
@@ -139,3 +151,25 @@ def test_at_or_below_cv_max_movies_every_training_movie_is_cross_validated(movie
     capped = train_linear_svm(x[:600], y[:600], _grid([0.1, 1.0], max_movies=600), seed=1)
     uncapped = train_linear_svm(x[:600], y[:600], _grid([0.1, 1.0]), seed=1)
     np.testing.assert_array_equal(capped.cv_scores, uncapped.cv_scores)
+
+
+def test_beyond_fit_max_movies_the_refits_use_a_seeded_sample_read_from_disk(movies, tmp_path, caplog):
+    """Features left on disk (StoredRows): the search, the refit on a sample of fit_max_movies and the
+    chunked scores are those of the same rows in memory."""
+    x, y, _ = movies
+    x, y = x[:1200], y[:1200]
+    common = y.sum(axis=0) >= 10
+    y = y[:, common]
+    ids = np.arange(1200)
+    save_features(tmp_path / "tfidf.npz", Features(ids, x))
+    save_features(tmp_path / "dense.npz", Features(ids, np.ones((1200, 2), np.float32)))
+    stored = StoredRows([tmp_path / "tfidf.npz", tmp_path / "dense.npz"], ids)
+    in_memory = sp.hstack([x, np.ones((1200, 2))]).tocsr()
+    params = _grid([0.1, 1.0], max_movies=500, fit_max_movies=700)
+    with caplog.at_level(logging.INFO, logger="movie_genres.models.linear"):
+        ours = train_logistic_regression(stored, y, params, seed=4)
+    assert "fitted on 700 of 1200 movies (fit_max_movies)" in caplog.messages
+    sample = np.sort(np.random.default_rng(4).choice(1200, size=700, replace=False))
+    theirs = train_logistic_regression(in_memory[sample], y[sample], _grid([ours.best_C]), seed=4)
+    np.testing.assert_array_equal(ours.cv_scores, train_logistic_regression(in_memory, y, params, seed=4).cv_scores)
+    np.testing.assert_array_equal(scores(ours.model, "probability", stored), theirs.model.predict_proba(in_memory))

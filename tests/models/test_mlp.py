@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+from movie_genres.features.store import Features, StoredRows, save_features
 from movie_genres.models.mlp import (
     build_mlp,
     load_keras_model,
@@ -63,6 +64,29 @@ def test_early_stopping_stops_on_validation_loss_and_keeps_the_best_epoch():
     final_val_loss = model.evaluate(val.x, val.y.astype(np.float32), verbose=0)
     assert final_val_loss == pytest.approx(val_losses[best], rel=1e-5)
     assert final_val_loss < val_losses[-1]
+
+
+def _stored(subset: Subset, path) -> Subset:
+    save_features(path, Features(subset.movie_ids, subset.x))
+    return Subset(subset.movie_ids, StoredRows([path], subset.movie_ids), subset.y)
+
+
+def test_training_from_rows_on_disk_learns_and_is_seeded(tmp_path):
+    """The inputs left in the feature files (training_input.max_in_memory_mib exceeded): tf.data batches
+    read as needed, shuffled each epoch; the model learns as from memory, and one seed gives one model."""
+    train, val = _subsets()
+    train, val = _stored(train, tmp_path / "train.npz"), _stored(val, tmp_path / "val.npz")
+    outputs = []
+    for _ in range(2):
+        make_deterministic(7)
+        model, epochs = train_mlp(train, val, PARAMS)
+        outputs.append(predict_probabilities(model, val.x))
+    assert ((outputs[0] > 0.5) == val.y).mean() > 0.85
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+    np.testing.assert_array_equal(outputs[0], predict_probabilities(model, val.x.read()))  # scored in order
+    folds = fold_rows(len(train.y), 3, seed=0)
+    scores = out_of_fold_scores(train, folds, refit_mlp(PARAMS, epochs, seed=0))
+    assert scores.shape == train.y.shape and ((scores > 0.5) == train.y).mean() > 0.8
 
 
 def test_same_seed_same_model():

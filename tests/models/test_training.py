@@ -16,7 +16,7 @@ from movie_genres.data.dataset import (
     write_table,
 )
 from movie_genres.features.bag_of_words import BagOfWords
-from movie_genres.features.store import Features, join_columns, load_features, save_features
+from movie_genres.features.store import Features, StoredRows, join_columns, load_features, save_features
 from movie_genres.models.training import load_modelling_data
 from movie_genres.params import TextFeaturesParams
 from movie_genres.stage_io import write_csv
@@ -63,3 +63,12 @@ def test_each_subset_has_its_movies_rows_and_labels(in_tmp_repo, bundled):
         assert abs(stack([data.train.x, data.val.x]) - data.share.x).max() == 0
     dense_data = load_modelling_data(files[1])
     assert np.shares_memory(dense_data.evaluated.x, dense_data.test.x)  # a range of one matrix, not a copy
+
+    # Above max_in_memory_bytes, dense features stay on disk and read as the same rows; sparse ones do not.
+    on_disk = load_modelling_data(files[1], files[2], max_in_memory_bytes=len(ids) * 12 * 4 - 1)
+    in_memory = load_modelling_data(files[1], files[2], max_in_memory_bytes=len(ids) * 12 * 4)
+    assert isinstance(on_disk.train.x, StoredRows) and isinstance(in_memory.train.x, np.ndarray)
+    for name in [*SUBSETS, "evaluated", "share"]:
+        np.testing.assert_array_equal(getattr(on_disk, name).x.read(), getattr(in_memory, name).x)
+    mixed = load_modelling_data(files[0], files[1], max_in_memory_bytes=0)  # sparse and dense: CSR rows
+    assert (mixed.val.x.read() != load_modelling_data(files[0], files[1]).val.x).nnz == 0

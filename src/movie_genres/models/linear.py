@@ -18,11 +18,14 @@ from sklearn.naive_bayes import MultinomialNB
 from sklearn.svm import LinearSVC
 from sklearn.utils.parallel import Parallel, delayed
 
+from movie_genres.features.store import StoredRows
 from movie_genres.models.out_of_fold import FitAndScore
 from movie_genres.models.predictions import ScoreKind
 from movie_genres.params import LinearModelParams, TrainNbParams
 
 log = logging.getLogger(__name__)
+
+SCORE_CHUNK_ROWS = 50_000  # movies scored at a time when their features stay on disk
 
 # The margin of a genre no training movie has: far below any fitted margin, so never predicted.
 ABSENT_MARGIN = -1e6
@@ -134,6 +137,21 @@ def cv_sample(n_movies: int, max_movies: int | None, seed: int) -> np.ndarray | 
     return np.sort(np.random.default_rng(seed).choice(n_movies, size=max_movies, replace=False))
 
 
+def rows_in_memory(x: Any, rows: np.ndarray | None) -> Any:
+    """These rows (all if None) of a matrix, or read from the feature files (`StoredRows`)."""
+    if isinstance(x, StoredRows):
+        return x.read() if rows is None else x.read(rows)
+    return x if rows is None else x[rows]
+
+
+def fitting_rows(x: Any, y: np.ndarray, max_movies: int | None, seed: int) -> tuple[Any, np.ndarray]:
+    """The movies a model is fitted on: all, or beyond `max_movies` a seeded sample of that many."""
+    sample = cv_sample(len(y), max_movies, seed)
+    if sample is not None:
+        log.info("fitted on %d of %d movies (fit_max_movies)", len(sample), len(y))
+    return rows_in_memory(x, sample), y if sample is None else y[sample]
+
+
 def grid_search_one_vs_rest(
     estimator: ClassifierMixin,
     x: sp.csr_matrix,
@@ -148,11 +166,13 @@ def grid_search_one_vs_rest(
     and refit), run in parallel, with a log line as each fold finishes and as each C is complete.
     Beyond `params.cv_max_movies` training movies, the folds are cut from a seeded sample of that
     many: a liblinear fit's time grows faster than the number of movies (docs/scaling.md), and the
-    search fits every C on every fold; the chosen C is refitted on all the training movies.
+    search fits every C on every fold; the chosen C is refitted on all the training movies, or on a
+    seeded sample of `params.fit_max_movies` of them (liblinear copies its input: the memory bound).
+    `x` may be `StoredRows`: only the rows fitted on are read into memory.
     """
     log_absent_genres(y, genre_names)
     sample = cv_sample(len(y), params.cv_max_movies, seed)
-    x_cv, y_cv = (x, y) if sample is None else (x[sample], y[sample])
+    x_cv, y_cv = rows_in_memory(x, sample), y if sample is None else y[sample]
     if sample is not None:
         log.info("grid search on %d of the %d training movies (cv_max_movies)", len(sample), len(y))
     folds = list(KFold(n_splits=params.cv_folds, shuffle=True, random_state=seed).split(x_cv))
@@ -176,7 +196,7 @@ def grid_search_one_vs_rest(
             log.info("C=%g: mean %s %.4f over %d folds", params.C[i], params.scoring, scores[i].mean(), len(folds))
     means = scores.mean(axis=1)
     best = int(np.argmax(means))  # the first of equal means, as GridSearchCV's ranking
-    model = clone(candidates[best]).fit(x, y)
+    model = clone(candidates[best]).fit(*fitting_rows(x, y, params.fit_max_movies, seed))
     return GridSearch(model, params.C[best], float(means[best]), scores)
 
 
@@ -210,14 +230,19 @@ def train_multinomial_nb(
 
 
 def scores(model: OneVsRestGenres, kind: ScoreKind, x: Any) -> np.ndarray:
-    """The model's per-genre scores: SVM margins or probabilities."""
+    """The model's per-genre scores: SVM margins or probabilities (of `StoredRows`, a chunk at a time)."""
+    if isinstance(x, StoredRows):
+        return np.concatenate([scores(model, kind, chunk) for chunk in x.chunks(SCORE_CHUNK_ROWS)])
     return model.decision_function(x) if kind == "margin" else model.predict_proba(x)
 
 
-def refit_and_score(model: OneVsRestGenres, kind: ScoreKind) -> FitAndScore:
-    """For out-of-fold scores: a fresh copy of `model` (same settings) fitted on a fold, scoring another."""
+def refit_and_score(
+    model: OneVsRestGenres, kind: ScoreKind, max_movies: int | None = None, seed: int = 0
+) -> FitAndScore:
+    """For out-of-fold scores: a fresh copy of `model` (same settings) fitted on a fold (at most
+    `max_movies` of it, as `grid_search_one_vs_rest`'s refit), scoring another."""
 
     def fit_and_score(fit: Any, held_out: Any, fold: int) -> np.ndarray:
-        return scores(clone(model).fit(fit.x, fit.y), kind, held_out.x)
+        return scores(clone(model).fit(*fitting_rows(fit.x, fit.y, max_movies, seed + fold)), kind, held_out.x)
 
     return fit_and_score

@@ -17,6 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from movie_genres.features.store import StoredRows
 from movie_genres.files import atomic_path
 from movie_genres.models.training import Subset
 from movie_genres.params import MlpParams
@@ -25,6 +26,8 @@ if TYPE_CHECKING:  # out_of_fold imports scikit-learn, which loading a model for
     from movie_genres.models.out_of_fold import FitAndScore
 
 log = logging.getLogger(__name__)
+
+PREDICT_BATCH = 1024
 
 
 def make_deterministic(seed: int) -> None:
@@ -44,13 +47,14 @@ def make_deterministic(seed: int) -> None:
         log.warning("TensorFlow already runs ops on %s threads: training is reproducible on this machine only", threads)
 
 
-def build_mlp(train_x: np.ndarray, n_genres: int, params: MlpParams) -> keras.Model:
+def build_mlp(train_x: np.ndarray | StoredRows, n_genres: int, params: MlpParams) -> keras.Model:
     """Standardised inputs -> Dense(relu) layers -> Dense(n_genres, sigmoid), RMSprop, binary cross-entropy.
 
     One sigmoid per genre, not the tutorial's softmax: genres are not mutually exclusive.
     """
     normalise = keras.layers.Normalization()
-    normalise.adapt(train_x)  # feature scales differ a lot between CNN and word-vector inputs
+    # feature scales differ a lot between CNN and word-vector inputs
+    normalise.adapt(train_x if isinstance(train_x, np.ndarray) else stored_batches(train_x, None, PREDICT_BATCH))
     layers: list[keras.layers.Layer] = [keras.Input(shape=(train_x.shape[1],)), normalise]
     for units in params.hidden_units:
         layers.append(keras.layers.Dense(units, activation="relu"))
@@ -83,12 +87,9 @@ def train_mlp(
     model = build_mlp(train.x, train.y.shape[1], params)
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=params.patience, restore_best_weights=True)
     model.fit(
-        train.x,
-        train.y.astype(np.float32),
-        validation_data=(val.x, val.y.astype(np.float32)),
+        **_fit_inputs(train, params.batch_size),
+        validation_data=_validation_inputs(val, params.batch_size),
         epochs=params.max_epochs,
-        batch_size=params.batch_size,
-        shuffle=True,
         callbacks=[stop, EpochLog(), *callbacks],
         verbose=0,
     )
@@ -102,15 +103,54 @@ def refit_mlp(params: MlpParams, epochs: int, seed: int) -> FitAndScore:
     def fit_and_score(fit: Subset, held_out: Subset, fold: int) -> np.ndarray:
         keras.utils.set_random_seed(seed + 1 + fold)
         model = build_mlp(fit.x, fit.y.shape[1], params)
-        model.fit(fit.x, fit.y.astype(np.float32), epochs=epochs, batch_size=params.batch_size, shuffle=True, verbose=0)
+        model.fit(**_fit_inputs(fit, params.batch_size), epochs=epochs, verbose=0)
         log.info("out-of-fold: fold %d trained for %d epochs", fold + 1, epochs)
         return predict_probabilities(model, held_out.x)
 
     return fit_and_score
 
 
-def predict_probabilities(model: keras.Model, x: np.ndarray) -> np.ndarray:
-    return model.predict(x, batch_size=1024, verbose=0)
+def predict_probabilities(model: keras.Model, x: np.ndarray | StoredRows) -> np.ndarray:
+    if isinstance(x, StoredRows):
+        return model.predict(stored_batches(x, None, PREDICT_BATCH), verbose=0)
+    return model.predict(x, batch_size=PREDICT_BATCH, verbose=0)
+
+
+def _fit_inputs(subset: Subset, batch_size: int, shuffle: bool = True) -> dict[str, object]:
+    """`model.fit`'s arguments for these movies: arrays in memory, or batches read from the feature files."""
+    labels = subset.y.astype(np.float32)
+    if isinstance(subset.x, StoredRows):
+        return {"x": stored_batches(subset.x, labels, batch_size, shuffle), "shuffle": False}  # shuffled there
+    return {"x": subset.x, "y": labels, "batch_size": batch_size, "shuffle": shuffle}
+
+
+def _validation_inputs(subset: Subset, batch_size: int) -> tuple[np.ndarray, np.ndarray] | tf.data.Dataset:
+    labels = subset.y.astype(np.float32)
+    if isinstance(subset.x, StoredRows):
+        return stored_batches(subset.x, labels, batch_size)
+    return subset.x, labels
+
+
+def stored_batches(x: StoredRows, y: np.ndarray | None, batch_size: int, shuffle: bool = False) -> tf.data.Dataset:
+    """A tf.data pipeline of batches of rows read from the feature files as they are needed (and their
+    labels): memory holds a few batches however many movies. Shuffled anew each epoch (the seed is
+    TensorFlow's global one, `make_deterministic`), else in order."""
+    rows = tf.data.Dataset.range(len(x))
+    if shuffle:  # a buffer of every row number: 8 bytes a movie
+        rows = rows.shuffle(len(x), reshuffle_each_iteration=True)
+    width = x.shape[1]
+
+    def read(indices: np.ndarray) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        return x.read(indices) if y is None else (x.read(indices), y[indices])
+
+    def load(indices: tf.Tensor) -> tf.Tensor | tuple[tf.Tensor, tf.Tensor]:
+        if y is None:
+            return tf.ensure_shape(tf.numpy_function(read, [indices], tf.float32), [None, width])
+        inputs, labels = tf.numpy_function(read, [indices], (tf.float32, tf.float32))
+        return tf.ensure_shape(inputs, [None, width]), tf.ensure_shape(labels, [None, y.shape[1]])
+
+    batches = rows.batch(batch_size).map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return batches.prefetch(tf.data.AUTOTUNE)
 
 
 def save_keras_model(model: keras.Model, path: Path) -> None:

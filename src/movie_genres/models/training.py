@@ -12,7 +12,7 @@ import pandas as pd
 
 from movie_genres import paths
 from movie_genres.data.dataset import label_matrix, read_table, subset_mask
-from movie_genres.features.store import read_rows
+from movie_genres.features.store import StoredRows, joined_bytes, read_rows
 from movie_genres.files import atomic_path
 from movie_genres.models.predictions import Predictions, ScoreKind, save_predictions
 
@@ -20,7 +20,7 @@ from movie_genres.models.predictions import Predictions, ScoreKind, save_predict
 @dataclass
 class Subset:
     movie_ids: np.ndarray
-    x: Any  # dense array or sparse matrix
+    x: Any  # dense array, sparse matrix, or StoredRows (dense rows left on disk)
     y: np.ndarray
 
 
@@ -35,9 +35,10 @@ class ModellingData:
 
 
 def load_labels() -> tuple[pd.DataFrame, np.ndarray, list[str]]:
-    """The modelling table, its label matrix and the genre names (columns in genres.csv order)."""
+    """The modelling table's ids, subsets and genres, its label matrix and the genre names (columns in
+    genres.csv order). Only those columns: the texts and details would take ~1 KB a movie."""
     genres = pd.read_csv(paths.GENRES)
-    dataset = read_table(paths.DATASET)
+    dataset = read_table(paths.DATASET, columns=["movie_id", "subset", "genre_ids"])
     return dataset, label_matrix(dataset["genre_ids"], genres["genre_id"].tolist()), genres["name"].tolist()
 
 
@@ -47,12 +48,13 @@ def labels_of(movie_ids: np.ndarray, dataset: pd.DataFrame, labels: np.ndarray) 
     return labels[[row[movie_id] for movie_id in movie_ids.tolist()]]
 
 
-def load_modelling_data(*features_paths: Path) -> ModellingData:
+def load_modelling_data(*features_paths: Path, max_in_memory_bytes: int | None = None) -> ModellingData:
     """Features (several files are joined column-wise) and labels of the train, val and test movies.
 
     The features of all three are read once, as one matrix of train, then val, then test rows; each
     subset (and val + test, `evaluated`; train + val, `share`) is a range of its rows: a view of a dense
-    matrix, not a copy.
+    matrix, not a copy. Features that would take more than `max_in_memory_bytes` stay on disk: the
+    subsets' `x` are then `StoredRows`, read a batch or a sample at a time by whoever trains on them.
     """
     dataset, labels, genre_names = load_labels()
     train, val, test = (
@@ -62,7 +64,9 @@ def load_modelling_data(*features_paths: Path) -> ModellingData:
     )
     order = np.concatenate([train, val, test])
     ids = dataset["movie_id"].to_numpy()[order]
-    x, y = read_rows(features_paths, ids), labels[order]
+    on_disk = max_in_memory_bytes is not None and joined_bytes(features_paths, len(ids)) > max_in_memory_bytes
+    x: Any = StoredRows(features_paths, ids) if on_disk else read_rows(features_paths, ids)
+    y = labels[order]
     n_train, n_val = len(train), len(val)
 
     def subset(start: int, stop: int) -> Subset:
