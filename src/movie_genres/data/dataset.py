@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -205,8 +206,9 @@ def write_table(table: pd.DataFrame, path: Path) -> None:
         table.to_parquet(partial, index=False)
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    table = pd.read_parquet(path)
+def read_table(path: Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """A movie table written by `write_table` (all columns, or these)."""
+    table = pd.read_parquet(path, columns=None if columns is None else list(columns))
     if "genre_ids" in table:
         table["genre_ids"] = table["genre_ids"].map(lambda ids: [int(g) for g in ids])
     for column in ("keywords", "companies"):

@@ -16,21 +16,26 @@ import numpy as np
 F1_AVERAGES = ("micro", "samples", "macro")
 CONFIDENCE = 0.95
 _CHUNK = 250  # draws generated at a time, bounding the temporary index array
+_SCORED_DRAWS = 50  # draws scored at a time (as floats: 8 bytes a movie each), bounding f1_draws' memory
 
 
 def bootstrap_weights(n_movies: int, n_draws: int, seed: int) -> np.ndarray:
     """`n_draws` resamples of `n_movies` movies with replacement: draws x movies, how often each movie is drawn.
 
-    Every row sums to `n_movies`. The result depends only on the three arguments.
+    Every row sums to `n_movies`. The result depends only on the three arguments. Counts are 16-bit (a
+    movie is drawn about once a resample; 1,000 draws of 1M movies take 2 GB).
     """
     if n_movies < 1 or n_draws < 1:
         raise ValueError(f"need at least one movie and one draw, got {n_movies} movies and {n_draws} draws")
     rng = np.random.default_rng(seed)
-    weights = np.empty((n_draws, n_movies), dtype=np.int32)
+    weights = np.empty((n_draws, n_movies), dtype=np.uint16)
     for start in range(0, n_draws, _CHUNK):
         size = min(_CHUNK, n_draws - start)
         picks = rng.integers(0, n_movies, size=(size, n_movies)) + n_movies * np.arange(size)[:, None]
-        weights[start : start + size] = np.bincount(picks.ravel(), minlength=size * n_movies).reshape(size, n_movies)
+        counts = np.bincount(picks.ravel(), minlength=size * n_movies)
+        if counts.max() > np.iinfo(weights.dtype).max:  # never seen: a movie drawn 65,536 times in one resample
+            raise OverflowError("a bootstrap count does not fit in 16 bits")
+        weights[start : start + size] = counts.reshape(size, n_movies)
     return weights
 
 
@@ -49,12 +54,17 @@ def f1_draws(y_true: np.ndarray, y_pred: np.ndarray, weights: np.ndarray) -> dic
     tp = (truth & predicted).astype(float)
     fp = (~truth & predicted).astype(float)
     fn = (truth & ~predicted).astype(float)
-    w = weights.astype(float)
-    genre_tp, genre_fp, genre_fn = w @ tp, w @ fp, w @ fn  # draws x genres
     movie_f1 = _f1(tp.sum(axis=1), fp.sum(axis=1), fn.sum(axis=1))
+    genre_tp, genre_fp, genre_fn = (np.empty((len(weights), y_true.shape[1])) for _ in range(3))  # draws x genres
+    samples = np.empty(len(weights))
+    for start in range(0, len(weights), _SCORED_DRAWS):
+        draws = slice(start, start + _SCORED_DRAWS)
+        w = weights[draws].astype(float)
+        genre_tp[draws], genre_fp[draws], genre_fn[draws] = w @ tp, w @ fp, w @ fn
+        samples[draws] = (w @ movie_f1) / w.sum(axis=1)
     return {
         "micro": _f1(genre_tp.sum(axis=1), genre_fp.sum(axis=1), genre_fn.sum(axis=1)),
-        "samples": (w @ movie_f1) / w.sum(axis=1),
+        "samples": samples,
         "macro": _f1(genre_tp, genre_fp, genre_fn).mean(axis=1),
     }
 
