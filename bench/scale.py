@@ -67,6 +67,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -104,6 +105,8 @@ MIB = 1024**2
 # The stages with a feature cache, and what reruns them on a catalogue with movies added.
 FEATURE_STAGES = ("vgg_extract", "embed_text")
 INCREMENTAL_STAGES = re.compile(f"^({'|'.join(('fetch_list', 'fetch_posters', 'split_dataset', *FEATURE_STAGES))})$")
+
+SOURCES_FILE = "sources.csv"  # beside the catalogue's movies.csv: each movie's source movie (--prefill-features)
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
@@ -262,6 +265,9 @@ def build_catalogue(
         )
     table = sources.iloc[order].assign(id=ids, overview=overviews)
     table.to_csv(out_dir / "movies.csv", index=False)
+    pd.DataFrame({"id": ids, "source_id": table.index.map(lambda i: int(sources.at[i, "id"]))}).to_csv(
+        out_dir / SOURCES_FILE, index=False
+    )
 
 
 # --- Running and measuring the stages ---------------------------------------------------------------
@@ -381,13 +387,73 @@ def extend_catalogue(repo: Path, sources: pd.DataFrame, poster_dir: Path, added:
         extra = extra[~extra["id"].isin(table["id"])]
         for movie_id in extra["id"]:
             shutil.move(Path(scratch) / "posters" / f"{movie_id}.jpg", bundled / "posters" / f"{movie_id}.jpg")
+        extra_sources = pd.read_csv(Path(scratch) / SOURCES_FILE)
+        extra_sources = extra_sources[extra_sources["id"].isin(extra["id"])]
     pd.concat([table, extra]).to_csv(bundled / "movies.csv", index=False)
+    pd.concat([pd.read_csv(bundled / SOURCES_FILE), extra_sources]).to_csv(bundled / SOURCES_FILE, index=False)
     (bundled / "catalogue.json").unlink()  # no longer the catalogue of its stamp: rebuilt on the next run
     return len(table) + len(extra)
 
 
-def run_stages(repo: Path, only: re.Pattern) -> dict[str, dict]:
-    """The stages of the copy whose name `only` matches, in order, each measured; figures per stage."""
+def prefill_feature_cache(repo: Path, stage: str) -> int:
+    """Fill the copy's feature cache for `stage` (vgg_extract or embed_text) with each movie's source
+    movie's vector from this project's own feature file (the bundled run's): the stage then reads
+    every vector from the cache and runs no network. For measuring memory at sizes where computing
+    every feature would take hours: what grows with N (the cache reads, the output matrix) is all
+    there; the network's batches, which do not grow, are not. Returns the number of entries written."""
+    from movie_genres.data.dataset import read_table
+    from movie_genres.data.posters import PosterArchive
+    from movie_genres.features.cnn import build_backbone
+    from movie_genres.features.feature_cache import FeatureCache, content_key
+    from movie_genres.features.poster_features import poster_fingerprint
+    from movie_genres.features.sentence_encoder import SentenceEncoder, find_model_dir, movie_texts
+    from movie_genres.features.store import load_features
+    from movie_genres.params import EmbedTextParams, FeatureCacheParams, VggExtractParams
+
+    raw = read_params(repo / "params.yaml")
+    cache_dir = load_section(raw, "feature_cache", FeatureCacheParams).dir
+    if cache_dir is None:
+        raise ValueError("--prefill-features needs feature_cache.dir")
+    dataset = read_table(repo / paths.DATASET)
+    sources = pd.read_csv(repo / paths.BUNDLED_CSV.parent / SOURCES_FILE)
+    source_of = dict(zip(sources["id"].tolist(), sources["source_id"].tolist(), strict=True))
+    ids = dataset["movie_id"].tolist()
+    if stage == "vgg_extract":
+        poster_params = load_section(raw, "vgg_extract", VggExtractParams)
+        model = build_backbone(poster_params)
+        fingerprint = poster_fingerprint(model, poster_params)
+        cache = FeatureCache(repo / cache_dir, paths.POSTER_FEATURES.stem, fingerprint, model.output_shape[-1])
+        vectors = load_features(ROOT / paths.POSTER_FEATURES)
+        with PosterArchive(repo / paths.POSTERS) as archive:
+            keys = [_poster_key(archive, movie_id) for movie_id in ids]
+    else:
+        text_params = load_section(raw, "embed_text", EmbedTextParams)
+        encoder = SentenceEncoder(find_model_dir(text_params.model_dir), text_params.batch_size)
+        cache = FeatureCache(repo / cache_dir, paths.TEXT_MINILM.stem, encoder.fingerprint(), encoder.dimension)
+        vectors = load_features(ROOT / paths.TEXT_MINILM)
+        keys = [content_key(text.encode()) for text in movie_texts(dataset, text_params.text)]
+    row = {movie_id: i for i, movie_id in enumerate(vectors.movie_ids.tolist())}
+    entries = [
+        (key, row[source_of[movie_id]]) for movie_id, key in zip(ids, keys) if key and source_of[movie_id] in row
+    ]
+    for start in range(0, len(entries), 10_000):
+        chunk = entries[start : start + 10_000]
+        cache.store([key for key, _ in chunk], np.asarray(vectors.matrix)[[i for _, i in chunk]])
+    return len(entries)
+
+
+def _poster_key(archive: Any, movie_id: int) -> str | None:
+    from movie_genres.features.feature_cache import content_key
+
+    try:
+        return content_key(archive.read(movie_id))
+    except KeyError:  # no poster: the stage records it
+        return None
+
+
+def run_stages(repo: Path, only: re.Pattern, prefill: bool = False) -> dict[str, dict]:
+    """The stages of the copy whose name `only` matches, in order, each measured; figures per stage.
+    With `prefill`, the feature stages find their vectors in the cache (`prefill_feature_cache`)."""
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
@@ -398,6 +464,8 @@ def run_stages(repo: Path, only: re.Pattern) -> dict[str, dict]:
     for name, argv in stage_commands(repo):
         if not only.search(name):
             continue
+        if prefill and name in FEATURE_STAGES:
+            print(f"  {name}: {prefill_feature_cache(repo, name):,} vectors put in the cache", flush=True)
         result = run_measured(argv, repo, env, repo / "logs" / f"{name.replace('@', '_')}.log")
         stages[name] = asdict(result)
         print(
@@ -416,16 +484,23 @@ def empty_feature_cache(repo: Path) -> None:
 
 
 def run_size(
-    repo: Path, n: int, seed: int, overrides: dict[tuple[str, ...], object], only: re.Pattern, added: int
+    repo: Path,
+    n: int,
+    seed: int,
+    overrides: dict[tuple[str, ...], object],
+    only: re.Pattern,
+    added: int,
+    prefill: bool = False,
 ) -> dict:
-    """Every selected stage on an `n`-movie catalogue in `repo`, the feature cache empty; figures per
-    stage. With `added`, then `added` more movies and the feature stages again, on the cache that run left."""
+    """Every selected stage on an `n`-movie catalogue in `repo`, the feature cache empty (or prefilled);
+    figures per stage. With `added`, then `added` more movies and the feature stages again, on the
+    cache that run left."""
     print(f"\n== N = {n:,}: building the catalogue in {repo}", flush=True)
     built_s = prepare_copy(repo, n, seed, overrides)
     print(f"  catalogue built in {built_s:.0f} s" if built_s else "  catalogue kept from an earlier run", flush=True)
     empty_feature_cache(repo)
     load_before = os.getloadavg()[0]
-    stages = run_stages(repo, only)
+    stages = run_stages(repo, only, prefill)
     modelled = (
         len(pd.read_parquet(repo / paths.DATASET, columns=["movie_id"])) if (repo / paths.DATASET).is_file() else None
     )
@@ -435,6 +510,7 @@ def run_size(
         "catalogue_build_s": round(built_s, 1),
         "load_average_before": round(load_before, 2),
         "load_average_after": round(os.getloadavg()[0], 2),
+        "feature_cache": "prefilled with the source movies' vectors" if prefill else "empty",
         "stages": stages,
     }
     if added:
@@ -633,6 +709,12 @@ def main() -> None:
         "--add", type=int, default=0, help="after each size, add this many movies and rerun the feature stages"
     )
     parser.add_argument("--report-only", action="store_true", help="print the table of --output, run nothing")
+    parser.add_argument(
+        "--prefill-features",
+        action="store_true",
+        help="the feature stages read every vector from a prefilled cache (memory runs; needs this project's "
+        "own features: dvc repro vgg_extract embed_text)",
+    )
     args = parser.parse_args()
     overrides = dict(parse_override(text) for text in args.overrides)
     measured: dict[int, dict] = {}
@@ -642,7 +724,9 @@ def main() -> None:
         try:
             for n in sorted(args.sizes):
                 repo = workdir / f"n{n}"
-                measured[n] = run_size(repo, n, args.seed, overrides, re.compile(args.stages), args.add)
+                measured[n] = run_size(
+                    repo, n, args.seed, overrides, re.compile(args.stages), args.add, args.prefill_features
+                )
                 write_results(args.output, merged(args.output, measured), args.project_to, args.overrides, revision)
         finally:
             if args.workdir is None:

@@ -12,6 +12,7 @@ from PIL import Image
 from sklearn.model_selection import KFold
 
 from bench.scale import (
+    SOURCES_FILE,
     PipelineCuts,
     build_catalogue,
     distinct_overview,
@@ -89,8 +90,10 @@ def test_catalogue_is_bundled_shaped_and_seeded(sources, tmp_path):
     assert report.kept == 30 and movies["movie_id"].is_unique and movies["overview"].is_unique
     assert len(list((tmp_path / "a" / "posters").iterdir())) == 30
     source_by_title = few.set_index("title")
+    recorded_source = pd.read_csv(tmp_path / "a" / SOURCES_FILE).set_index("id")["source_id"]
     for row in pd.read_csv(tmp_path / "a" / "movies.csv").itertuples():
         source = source_by_title.loc[row.title]
+        assert recorded_source[row.id] == int(source["id"])  # what --prefill-features copies vectors from
         assert (row.genres, row.keywords, row.release_date) == (
             source["genres"],
             source["keywords"],
