@@ -14,6 +14,19 @@ another fingerprint than the driver's are refused, never filed under the wrong s
 
 Failures: Ray restarts a killed actor and retries its batch (Ray Data's default for actor pools);
 a vector already stored is not lost, and a rerun computes only what the cache still lacks.
+
+Priority and threads: Ray starts its worker processes at nice 15 (`RAY_worker_niceness`), so that
+they yield to its own processes; on a machine shared with other work (another stage, a `dvc repro`)
+the pool then got a small share of the CPUs: vgg_extract on the bundled posters beside one busy
+nice-0 process took 364 s on Ray, 176 s local (2 cores), and 177 s on Ray with its workers at nice 0.
+`engine: local` runs at the stage's own priority, and so do the stage's Ray workers now: nice 0
+(`WORKER_ENV`, the job's runtime environment: every actor and read task of the stage, on a local
+or an attached cluster). Threads: an actor computes on every core of its node, as the local stage
+does on its machine (TensorFlow's intra-op pool and the poster decoding threads are sized to the
+CPUs the process may run on); Ray's `OMP_NUM_THREADS` (the actor's reserved CPUs, 1 by default)
+changes nothing there: TensorFlow's pip build runs oneDNN on its own thread pool, not OpenMP, and a
+poster's or text's vector is the same bits with 1, 2 or 4 intra-op threads. So `cpus_per_actor` is
+what Ray reserves for scheduling; one actor a node (`SPREAD`) uses the node as the local stage would.
 """
 
 from __future__ import annotations
@@ -47,6 +60,8 @@ CONNECT_TIMEOUT_S = 10
 READ_CPUS = 1  # Ray Data's read tasks take one CPU each: the actors must leave one free, or the pool waits forever
 INPUT_FILE_BATCHES = 16  # batches per input file: the files are read in parallel, one task each
 PROGRESS_STEPS = 10  # log lines while the pool works
+# The environment of the stage's Ray workers (see the module docstring): the priority of a stage process.
+WORKER_ENV = {"RAY_worker_niceness": "0"}
 
 
 class RayEngineError(UserError):
@@ -59,11 +74,13 @@ def connect(params: RayEngineParams) -> None:
     if address and address != "auto":
         _check_reachable(address)
     try:
+        runtime_env = {"env_vars": WORKER_ENV}  # merged with a submitted job's own (`ray job submit`)
         if address:
-            ray.init(address=address)
+            ray.init(address=address, runtime_env=runtime_env)
         else:
             # "local": a new cluster, never one some other process left running on this machine
-            ray.init(address="local", num_cpus=len(os.sched_getaffinity(0)), include_dashboard=False)
+            cpus = len(os.sched_getaffinity(0))
+            ray.init(address="local", num_cpus=cpus, include_dashboard=False, runtime_env=runtime_env)
     except ConnectionError as err:
         raise RayEngineError(f"{ADDRESS_VARIABLE}={address}: no Ray cluster answered ({err})") from err
     _check_capacity(params, attached=bool(address))
