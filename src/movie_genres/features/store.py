@@ -20,6 +20,9 @@ from movie_genres.files import atomic_path
 # A dense feature file is read this many bytes of rows at a time (read_rows).
 CHUNK_BYTES = 16 * 1024**2
 DENSE_DTYPE = np.dtype("<f4")  # the featurizers' rows (the feature cache's vectors)
+# Joining sparse and dense blocks into CSR (sp.hstack, via COO) peaks at about this many bytes a value:
+# 2.2 GB for the details model's 100k x ~424 values a movie (the result itself takes 12).
+CSR_PEAK_BYTES = 48
 
 
 def row_positions(stored_ids: np.ndarray, movie_ids: np.ndarray) -> np.ndarray:
@@ -120,8 +123,8 @@ def read_rows(paths: Sequence[Path], movie_ids: np.ndarray) -> Any:
 
 
 def joined_bytes(paths: Sequence[Path], n_rows: int) -> int:
-    """About the memory `read_rows` of `n_rows` movies of these files takes: float32 if all are dense,
-    else CSR, 12 bytes a value (a dense file's columns become values of the sparse matrix)."""
+    """About the memory `read_rows` of `n_rows` movies of these files takes at its peak: float32 if all
+    are dense, else CSR_PEAK_BYTES a value (a dense file's columns become values of the sparse matrix)."""
     values_per_row = 0.0
     for path in paths:
         header = _dense_header(path)
@@ -134,7 +137,7 @@ def joined_bytes(paths: Sequence[Path], n_rows: int) -> int:
                 with archive.open("shape.npy") as member:
                     values_per_row += values / max(1, int(np.lib.format.read_array(member)[0]))
     dense = all(_dense_header(path) is not None for path in paths)
-    return int(n_rows * values_per_row * (4 if dense else 12))
+    return int(n_rows * values_per_row * (4 if dense else CSR_PEAK_BYTES))
 
 
 @dataclass(frozen=True)
