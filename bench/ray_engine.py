@@ -29,7 +29,6 @@ the working tree's (as bench.scale does), e.g. while files are being edited.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
 import hashlib
 import json
@@ -38,8 +37,6 @@ import platform
 import re
 import shlex
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -54,23 +51,15 @@ import psutil
 from bench.scale import prepare_copy, run_stages, source_revision, stage_commands
 from movie_genres import paths
 from tests.dvc_repo import set_params
+from tests.ray_cluster import FEATURE_OUTPUTS, NO_AUTH, two_node_cluster
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "ray_engine.json"
 STAGES = ("vgg_extract", "embed_text")
 UPSTREAM = re.compile("^(fetch_list|fetch_posters|split_dataset)$")
-OUTPUTS = {
-    "vgg_extract": [
-        paths.POSTER_FEATURES,
-        paths.POSTER_FEATURES_SKIPPED,
-        paths.featurizer_settings(paths.POSTER_FEATURES),
-    ],
-    "embed_text": [paths.TEXT_MINILM, paths.featurizer_settings(paths.TEXT_MINILM)],
-}
 ENGINES = ("local", "ray")
 RATIO_TARGET = 1.15
 SAMPLE_S = 0.5
-NO_AUTH = {"RAY_AUTH_MODE": "disabled"}  # clusters on loopback, ended with the benchmark
 NODE_CPUS = 2
 TWO_NODE_POOL = {"actors": 2, "cpus_per_actor": 1}
 NODE_LINE = re.compile(r"ray: node (\S+) computed (\d+) \S+ in (\d+) batches")
@@ -235,11 +224,11 @@ def run_engine(
     run: dict = {"engine": engine, "load_average_before": round(os.getloadavg()[0], 2), "stages": {}, "outputs": {}}
     for stage in STAGES:
         shutil.rmtree(cache, ignore_errors=True)
-        for output in OUTPUTS[stage]:
+        for output in FEATURE_OUTPUTS[stage]:
             (repo / output).unlink(missing_ok=True)
         result = run_measured(commands[stage], repo, env, repo / "logs" / f"{label}-{stage}.log", cluster)
         run["stages"][stage] = asdict(result)
-        run["outputs"].update({str(output): sha256(repo / output) for output in OUTPUTS[stage]})
+        run["outputs"].update({str(output): sha256(repo / output) for output in FEATURE_OUTPUTS[stage]})
         shares = ", ".join(f"{n['items']} in {n['batches']} batches" for n in result.nodes)
         print(
             f"  {label:10} {stage:12} wall {result.wall_s:7.1f} s  cpu {result.cpu_s:7.1f} s "
@@ -254,71 +243,11 @@ def run_engine(
 # --- The two-node cluster ---------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for_nodes(address: str, count: int, env: dict[str, str], timeout_s: float = 120) -> None:
-    probe = f"import ray; ray.init(address='{address}', logging_level='ERROR'); print(len(ray.nodes()))"
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
-        if done.returncode == 0 and done.stdout.strip().splitlines()[-1:] == [str(count)]:
-            return
-        time.sleep(1)
-    raise RuntimeError(f"the cluster at {address} did not reach {count} nodes in {timeout_s:.0f} s")
-
-
-def _stop(nodes: list[subprocess.Popen]) -> None:
-    """End each node's process group: `ray start --block` and every process of its node."""
-    for node in reversed(nodes):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(node.pid, signal.SIGTERM)
-    for node in reversed(nodes):
-        try:
-            node.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(node.pid, signal.SIGKILL)
-            node.wait()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:  # the group's other processes end after their leader
-            try:
-                os.killpg(node.pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.5)
-        else:
-            os.killpg(node.pid, signal.SIGKILL)
-
-
 def run_two_nodes(repo: Path, cache: Path) -> dict:
     """Both stages on a head node and a worker node of NODE_CPUS logical CPUs each, on this machine."""
-    port = _free_port()
-    address = f"127.0.0.1:{port}"
-    env = stage_env(repo)
-    ray_cli = str(Path(sys.executable).parent / "ray")
-    common = [f"--num-cpus={NODE_CPUS}", "--num-gpus=0", "--block", "--disable-usage-stats"]
-    commands = [
-        [ray_cli, "start", "--head", f"--port={port}", "--include-dashboard=false", *common],
-        [ray_cli, "start", f"--address={address}", *common],
-    ]
-    nodes: list[subprocess.Popen] = []
-    logs = []
-    try:
-        for number, command in enumerate(commands, 1):
-            logs.append(open(repo / "logs" / f"ray-node-{number}.log", "wb"))  # noqa: SIM115  (closed below)
-            nodes.append(
-                subprocess.Popen(command, env=env, stdout=logs[-1], stderr=subprocess.STDOUT, start_new_session=True)
-            )
-            _wait_for_nodes(address, number, env)
+    with two_node_cluster(stage_env(repo), NODE_CPUS, repo / "logs") as (address, pids):
         env = stage_env(repo, {"RAY_ADDRESS": address})
-        run = run_engine(repo, cache, "ray", "two-nodes", env, TWO_NODE_POOL, [node.pid for node in nodes])
-    finally:
-        _stop(nodes)
-        for log in logs:
-            log.close()
+        run = run_engine(repo, cache, "ray", "two-nodes", env, TWO_NODE_POOL, pids)
     run["cluster"] = {"nodes": 2, "cpus_per_node": NODE_CPUS, "pool": TWO_NODE_POOL}
     for stage in run["stages"].values():
         total = sum(node["batches"] for node in stage["nodes"])

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,17 +24,9 @@ from movie_genres.features import ray_engine
 from movie_genres.features.feature_cache import FeatureCache
 from movie_genres.params import RayEngineParams
 from tests.dvc_repo import copy_workspace, dvc, run, set_params
+from tests.ray_cluster import FEATURE_OUTPUTS, NO_AUTH, two_node_cluster
 
-OUTPUTS = {
-    "vgg_extract": [
-        paths.POSTER_FEATURES,
-        paths.POSTER_FEATURES_SKIPPED,
-        paths.featurizer_settings(paths.POSTER_FEATURES),
-    ],
-    "embed_text": [paths.TEXT_MINILM, paths.featurizer_settings(paths.TEXT_MINILM)],
-}
 WORKER_CLASS = {"vgg_extract": "PosterWorker", "embed_text": "TextWorker"}
-NO_AUTH = {"RAY_AUTH_MODE": "disabled"}  # a test cluster on loopback, ended with its test
 
 
 def ray_copy(small_profile_repo: Path, tmp_path: Path, **engine: object) -> Path:
@@ -54,7 +45,7 @@ def run_stage(repo: Path, stage: str, env: dict[str, str] | None = None) -> subp
 
 
 def assert_local_bytes(repo: Path, small_profile_repo: Path, stage: str) -> None:
-    for output in OUTPUTS[stage]:
+    for output in FEATURE_OUTPUTS[stage]:
         assert (repo / output).read_bytes() == (small_profile_repo / output).read_bytes(), output
 
 
@@ -64,8 +55,8 @@ def node_lines(log: str) -> list[str]:
 
 def test_both_stages_on_a_local_cluster_give_the_local_engines_bytes(small_profile_repo, tmp_path):
     repo = ray_copy(small_profile_repo, tmp_path, batch_size=64)
-    for stage in OUTPUTS:
-        for output in OUTPUTS[stage]:
+    for stage in FEATURE_OUTPUTS:
+        for output in FEATURE_OUTPUTS[stage]:
             (repo / output).unlink()
         done = run_stage(repo, stage)
         assert done.returncode == 0, done.stderr
@@ -117,65 +108,16 @@ def test_a_worker_killed_mid_run_is_replaced_and_nothing_is_lost(small_profile_r
     assert_local_bytes(repo, small_profile_repo, stage)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
-def two_node_cluster(small_profile_repo, tmp_path) -> Iterator[tuple[str, dict[str, str]]]:
-    """A head node and a worker node on this machine, 2 logical CPUs each, ended with the test.
-
-    Each `ray start --block` stays in the foreground and ends its node's processes when it is
-    terminated, so the test stops its own cluster, not every Ray process of the machine (`ray stop`).
-    """
-    port = _free_port()
-    address = f"127.0.0.1:{port}"
-    env = {**os.environ, **NO_AUTH, "PYTHONPATH": str(tmp_path / "repo/src")}
-    ray_cli = str(Path(sys.executable).parent / "ray")
-    common = ["--num-cpus=2", "--num-gpus=0", "--block", "--disable-usage-stats"]
-    head = subprocess.Popen(
-        [ray_cli, "start", "--head", f"--port={port}", "--include-dashboard=false", *common],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    nodes = [head]
-    try:
-        _wait_for_nodes(address, 1, env)
-        nodes.append(
-            subprocess.Popen(
-                [ray_cli, "start", f"--address={address}", *common],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-        _wait_for_nodes(address, 2, env)
-        yield address, env
-    finally:
-        for node in reversed(nodes):
-            node.terminate()
-        for node in reversed(nodes):
-            node.wait(timeout=60)
+def two_nodes(small_profile_repo, tmp_path) -> Iterator[str]:
+    """A head node and a worker node on this machine, 2 logical CPUs each, ended with the test (started
+    after the small profile is built, so it is not idle meanwhile)."""
+    with two_node_cluster({**os.environ, **NO_AUTH, "PYTHONPATH": str(tmp_path / "repo/src")}, 2) as (address, _):
+        yield address
 
 
-def _wait_for_nodes(address: str, count: int, env: dict[str, str]) -> None:
-    probe = f"import ray; ray.init(address='{address}', logging_level='ERROR'); print(len(ray.nodes()))"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
-        if done.returncode == 0 and done.stdout.strip().splitlines()[-1:] == [str(count)]:
-            return
-        time.sleep(1)
-    raise AssertionError(f"the test cluster at {address} did not reach {count} nodes")
-
-
-def test_a_two_node_cluster_runs_batches_on_both_nodes_with_the_local_bytes(
-    small_profile_repo, tmp_path, two_node_cluster
-):
-    address, _ = two_node_cluster
+def test_a_two_node_cluster_runs_batches_on_both_nodes_with_the_local_bytes(small_profile_repo, tmp_path, two_nodes):
+    address = two_nodes
     repo = ray_copy(small_profile_repo, tmp_path, actors=2, cpus_per_actor=1, batch_size=8)
     done = run_stage(repo, "embed_text", {"RAY_ADDRESS": address})
     assert done.returncode == 0, done.stderr
