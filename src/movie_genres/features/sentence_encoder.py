@@ -24,6 +24,7 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Literal
 
 import numpy as np
@@ -153,26 +154,51 @@ def pack(
     return {"token_ids": batch, "segment_ids": np.zeros_like(batch), "padding_mask": mask}
 
 
-class SentenceEncoder:
+def _keras_hub() -> ModuleType:
+    from movie_genres import tf_runtime  # quiet, machine-independent TensorFlow
+
+    with tf_runtime.not_importable(KERAS_HUB_UNUSED_IMPORTS):
+        import keras_hub  # here, not at the top: importing TensorFlow takes seconds
+    return keras_hub
+
+
+class WordPieces:
+    """The model's tokenizer as the encoder runs it: BERT's normalisation, WordPiece, cut to fit."""
+
+    def __init__(self, model_dir: Path) -> None:
+        self.lowercase, self.strip_accents = _case_and_accents(model_dir)
+        vocabulary = str(model_dir / "vocab.txt")
+        self.tokenizer = _keras_hub().models.BertTokenizer(vocabulary=vocabulary, lowercase=False)
+        self.max_tokens = max_sequence_length(model_dir)
+
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Word pieces of each text, cut to fit `max_tokens` with [CLS] and [SEP]."""
+        if not texts:
+            return []
+        normalized = [normalize_like_bert(text, self.lowercase, self.strip_accents) for text in texts]
+        # Eager calls take keras-hub's pure-Python WordPiece path, which answers with lists.
+        return [ids[: self.max_tokens - 2] for ids in self.tokenizer(normalized)]
+
+    def padded_lengths(self, texts: Sequence[str]) -> list[int]:
+        """The length each text is padded to in `SentenceEncoder.encode`, [CLS] and [SEP] included."""
+        return [padded_length(len(ids) + 2, self.max_tokens) for ids in self.token_ids(texts)]
+
+
+class SentenceEncoder(WordPieces):
     """all-MiniLM-L6-v2 as sentence-transformers runs it: `encode(texts)` -> (n, 384) unit vectors."""
 
     def __init__(self, model_dir: Path, batch_size: int = 32):
-        from movie_genres import tf_runtime  # quiet, machine-independent TensorFlow
-
-        with tf_runtime.not_importable(KERAS_HUB_UNUSED_IMPORTS):
-            import keras_hub  # here, not at the top: importing TensorFlow takes seconds
+        keras_hub = _keras_hub()
         import tensorflow as tf
 
         if importlib.util.find_spec("safetensors") is None:
             raise ModuleNotFoundError(
                 "keras-hub needs `safetensors` to read the model: pip install -r requirements.txt"
             )
+        super().__init__(model_dir)
         self.batch_size = batch_size
         self.model_dir = model_dir
         preset = str(model_dir)
-        self.lowercase, self.strip_accents = _case_and_accents(model_dir)
-        self.tokenizer = keras_hub.models.BertTokenizer(vocabulary=str(model_dir / "vocab.txt"), lowercase=False)
-        self.max_tokens = max_sequence_length(model_dir)
         with _zero_initial_weights():
             self.embedder = keras_hub.models.BertTextEmbedder.from_preset(preset, preprocessor=None)
         # Before the first call: the compiled predict function keeps the activation it was traced with.
@@ -206,14 +232,6 @@ class SentenceEncoder:
             "code": code_digest(sys.modules[__name__]),
             "runtime": tensorflow_runtime("keras-hub"),
         }
-
-    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
-        """Word pieces of each text, cut to fit `max_tokens` with [CLS] and [SEP]."""
-        if not texts:
-            return []
-        normalized = [normalize_like_bert(text, self.lowercase, self.strip_accents) for text in texts]
-        # Eager calls take keras-hub's pure-Python WordPiece path, which answers with lists.
-        return [ids[: self.max_tokens - 2] for ids in self.tokenizer(normalized)]
 
     def encode(self, texts: Sequence[str], bucket_by_length: bool = True, progress: bool = False) -> np.ndarray:
         """Unit-length embeddings of `texts`, in their order.
