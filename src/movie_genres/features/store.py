@@ -125,18 +125,18 @@ def read_rows(paths: Sequence[Path], movie_ids: np.ndarray) -> Any:
 def joined_bytes(paths: Sequence[Path], n_rows: int) -> int:
     """About the memory `read_rows` of `n_rows` movies of these files takes at its peak: float32 if all
     are dense, else CSR_PEAK_BYTES a value (a dense file's columns become values of the sparse matrix)."""
-    values_per_row = 0.0
+    values_per_row, dense = 0.0, True
     for path in paths:
         header = _dense_header(path)
         if header is not None:
             values_per_row += header.shape[1]
-        else:
-            with zipfile.ZipFile(path) as archive:
-                with archive.open("data.npy") as member:
-                    values = _npy_header(member).shape[0]
-                with archive.open("shape.npy") as member:
-                    values_per_row += values / max(1, int(np.lib.format.read_array(member)[0]))
-    dense = all(_dense_header(path) is not None for path in paths)
+            continue
+        dense = False
+        with zipfile.ZipFile(path) as archive:
+            with archive.open("data.npy") as member:
+                values = _npy_header(member).shape[0]
+            with archive.open("shape.npy") as member:
+                values_per_row += values / max(1, int(np.lib.format.read_array(member)[0]))
     return int(n_rows * values_per_row * (4 if dense else CSR_PEAK_BYTES))
 
 

@@ -215,10 +215,12 @@ def train_logistic_regression(
     x: sp.csr_matrix, y: np.ndarray, params: LinearModelParams, seed: int, genre_names: Sequence[str] | None = None
 ) -> GridSearch:
     """Like the SVM, but with calibrated-ish probabilities."""
-    estimator = LogisticRegression(
-        class_weight=params.class_weight, max_iter=2000, solver="liblinear", random_state=seed
-    )
-    return grid_search_one_vs_rest(estimator, x, y, params, seed, genre_names)
+    return grid_search_one_vs_rest(logistic_regression(params.class_weight, seed), x, y, params, seed, genre_names)
+
+
+def logistic_regression(class_weight: str | None, seed: int, c: float = 1.0) -> LogisticRegression:
+    """One genre's logistic regression as `train_logistic_regression` searches it (liblinear)."""
+    return LogisticRegression(C=c, class_weight=class_weight, max_iter=2000, solver="liblinear", random_state=seed)
 
 
 def train_multinomial_nb(

@@ -124,11 +124,10 @@ def _fit_inputs(subset: Subset, batch_size: int, shuffle: bool = True) -> dict[s
     return {"x": subset.x, "y": labels, "batch_size": batch_size, "shuffle": shuffle}
 
 
-def _validation_inputs(subset: Subset, batch_size: int) -> tuple[np.ndarray, np.ndarray] | tf.data.Dataset:
-    labels = subset.y.astype(np.float32)
-    if isinstance(subset.x, StoredRows):
-        return stored_batches(subset.x, labels, batch_size)
-    return subset.x, labels
+def _validation_inputs(subset: Subset, batch_size: int) -> object:
+    """`model.fit`'s validation_data for these movies: (arrays, labels), or their batches in order."""
+    inputs = _fit_inputs(subset, batch_size, shuffle=False)
+    return (inputs["x"], inputs["y"]) if "y" in inputs else inputs["x"]
 
 
 def stored_batches(x: StoredRows, y: np.ndarray | None, batch_size: int, shuffle: bool = False) -> tf.data.Dataset:
