@@ -228,3 +228,19 @@ def test_embeddings_do_not_depend_on_the_length_a_process_embeds_first():
     short_first.encode([TEXTS[3]])  # 4 tokens
     long_first.encode([TEXTS[6]])  # 70 tokens
     np.testing.assert_array_equal(short_first.encode(TEXTS), long_first.encode(TEXTS))
+
+
+def test_the_fingerprint_names_the_gpu_kind_not_how_many_are_visible(monkeypatch):
+    """A Ray actor sees only its own GPU, the stage's driver all of them: both must name one fingerprint."""
+    import tensorflow as tf
+
+    from movie_genres.features import feature_cache
+
+    assert feature_cache.tensorflow_runtime()["gpu"] is None  # this machine computes on its CPU
+    details = {"device_name": "NVIDIA H200", "compute_capability": (9, 0)}
+    monkeypatch.setattr(tf.config.experimental, "get_device_details", lambda device: details)
+    kinds = []
+    for visible in (["GPU:0"], ["GPU:0", "GPU:1", "GPU:2"]):
+        monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind, visible=visible: visible)
+        kinds.append(feature_cache.gpu_kind())
+    assert kinds == ["NVIDIA H200 (compute capability 9.0)"] * 2

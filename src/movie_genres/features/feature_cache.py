@@ -73,15 +73,29 @@ def code_digest(*modules: ModuleType) -> str:
 
 def tensorflow_runtime(*packages: str) -> dict[str, object]:
     """What decides TensorFlow's numbers besides the network: versions, oneDNN settings, the device kind."""
-    import tensorflow as tf
-
     from movie_genres.tf_runtime import NUMERIC_SETTINGS
 
     return {
         "versions": {name: version(name) for name in ("tensorflow", "keras", *packages)},
         "environment": {name: os.environ.get(name) for name in NUMERIC_SETTINGS},
-        "gpus": len(tf.config.list_physical_devices("GPU")),
+        "gpu": gpu_kind(),
     }
+
+
+def gpu_kind() -> str | None:
+    """The GPU that computes (Keras places a model on the first one TensorFlow sees), or None: the CPU.
+
+    Its kind, not how many there are: a Ray actor sees only the GPU it was given, while the process that
+    started the stage may see all of the machine's, and both must name the same fingerprint.
+    """
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return None
+    details = tf.config.experimental.get_device_details(gpus[0])
+    capability = ".".join(str(part) for part in details.get("compute_capability", ()))
+    return f"{details.get('device_name', 'unnamed GPU')} (compute capability {capability or 'unknown'})"
 
 
 def _described(fingerprint: dict[str, object]) -> str:

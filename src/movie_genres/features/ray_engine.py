@@ -9,7 +9,7 @@ cache as they arrive; the stage then reads every vector from the cache with its 
 outputs are the same bytes as `engine: local`: a poster's features and a text's embedding do not
 depend on which other inputs share their batch (full batches of the stage's batch size; see
 `poster_features.poster_fingerprint` and `sentence_encoder.LENGTH_STEP`), and each actor states the
-fingerprint it computed under (network weights, code, library versions, GPU or not): vectors of
+fingerprint it computed under (network weights, code, library versions, the GPU's kind): vectors of
 another fingerprint than the driver's are refused, never filed under the wrong settings.
 
 Failures: Ray restarts a killed actor and retries its batch (Ray Data's default for actor pools);
