@@ -40,10 +40,10 @@ ONE_MOVIE = {
 }
 
 
-def write_movies(folder: Path, count: int) -> list[dict]:
-    """The first `count` test movies as input rows, posters extracted beside them."""
+def write_movies(folder: Path, count: int, test_only: bool = True) -> list[dict]:
+    """The first `count` test movies (or movies of any subset) as input rows, posters extracted beside them."""
     dataset = read_table(paths.DATASET)
-    test = dataset[dataset["subset"] == "test"].head(count)
+    test = (dataset[dataset["subset"] == "test"] if test_only else dataset).head(count)
     rows = []
     with zipfile.ZipFile(paths.POSTERS) as archive:
         for movie in test.itertuples():

@@ -9,7 +9,8 @@ chosen by the pipeline's choose_defaults stage).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -230,8 +231,7 @@ class Predictor:
                 feature_rows[feature] = sorted(set(feature_rows.get(feature, [])) | set(rows))
 
         computed = {
-            feature: (FEATURES[feature].compute(self.featurizers, [movies[i] for i in rows]), _positions(rows))
-            for feature, rows in feature_rows.items()
+            feature: (rows, _positions(feature_rows[feature])) for feature, rows in self._compute(movies, feature_rows)
         }
         text_rows = [i for i, name in enumerate(chosen) if name is not None and "overview" in self.needed_inputs(name)]
         unknown_to_training: set[int] = set()
@@ -258,6 +258,21 @@ class Predictor:
             result["chosen"] = "requested" if model else f"the default for {input_key(movies[i].available())}"
             results.append(result)
         return results
+
+    def _compute(self, movies: Sequence[MovieInput], feature_rows: dict[str, list[int]]) -> Iterator[tuple[str, Any]]:
+        """Each feature's rows for its movies, the features computed at once on threads: the networks
+        release the GIL, so MiniLM, the poster CNN and the Python featurizers (and their loading) overlap."""
+        if any(FEATURES[feature].tensorflow for feature in feature_rows):
+            # TensorFlow's start-up changes process-wide state for a while (sys.modules, file descriptor
+            # 2; see tf_runtime): on this thread, before the others import what it holds back.
+            import movie_genres.tf_runtime  # noqa: F401
+        with ThreadPoolExecutor(max(1, len(feature_rows))) as pool:
+            futures = {
+                feature: pool.submit(FEATURES[feature].compute, self.featurizers, [movies[i] for i in rows])
+                for feature, rows in feature_rows.items()
+            }
+            for feature, future in futures.items():
+                yield feature, future.result()
 
     def _combined(self, name: str, leaf_scores: dict, rows: list[int]) -> np.ndarray:
         """`name`'s scores of these movies: its own, or its stacker's on its components' scores."""

@@ -4,7 +4,8 @@ Each input row names the fields a single movie has (`title`, `overview`, `poster
 `keywords`, `companies`, `runtime`, `release_date`; an `id` or `movie_id` is copied to the output).
 A relative poster path is taken from the input file's folder. A row that cannot be predicted gets an
 `error` line of its own; the other rows go on. Movies are read and predicted in chunks, so a large file
-needs the memory of one chunk of decoded posters, and each model and featurizer is loaded once.
+needs the memory of one chunk (at most CHUNK_POSTERS decoded posters), and each model and featurizer
+is loaded once.
 """
 
 from __future__ import annotations
@@ -30,7 +31,11 @@ from movie_genres.predict.movie import (
 
 ID_KEYS = ("id", "movie_id")
 KNOWN_KEYS = {*INPUT_FIELDS, *POSTER_KEYS, *ID_KEYS}
-CHUNK = 256  # movies predicted together: enough for batched featurizers, few decoded posters in memory
+# Movies predicted together. MiniLM runs full batches of texts of one padded length, so every chunk
+# ends with a part-filled batch per length: in chunks of 256, 950 texts took 60 batches where 38 do
+# in one chunk. A chunk holds at most CHUNK_POSTERS decoded posters (~150 KB each at TMDB's w185).
+CHUNK_MOVIES = 4096
+CHUNK_POSTERS = 256
 
 
 @dataclass
@@ -127,12 +132,22 @@ def predict_rows(predictor: Predictor, rows: list[Row], base: Path, model: str |
     return entries
 
 
+def _names_a_poster(row: Row) -> bool:
+    return row.values is not None and any(row.values.get(key) for key in POSTER_KEYS)
+
+
 def predict_file(
-    predictor: Predictor, input_path: Path, output: TextIO, model: str | None = None, chunk: int = CHUNK
+    predictor: Predictor,
+    input_path: Path,
+    output: TextIO,
+    model: str | None = None,
+    chunk_movies: int = CHUNK_MOVIES,
+    chunk_posters: int = CHUNK_POSTERS,
 ) -> tuple[int, int]:
     """Predict every movie of `input_path`, writing one JSON line each to `output`; (movies, errors)."""
     count = errors = 0
     pending: list[Row] = []
+    posters = 0
 
     def flush() -> None:
         nonlocal count, errors
@@ -144,7 +159,9 @@ def predict_file(
 
     for row in read_rows(input_path):
         pending.append(row)
-        if len(pending) == chunk:
+        posters += _names_a_poster(row)
+        if len(pending) == chunk_movies or posters == chunk_posters:
             flush()
+            posters = 0
     flush()
     return count, errors

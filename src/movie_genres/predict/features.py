@@ -1,7 +1,8 @@
 """The feature registry: for each feature file a model may be trained on, how to compute new movies' rows.
 
 Each featurizer (the fitted bag of words, the detail featurizer, the word vectors, the MiniLM
-encoder, the poster CNN) is loaded once per `Featurizers` and then describes many movies at a time:
+encoder, the poster CNN) is loaded once per `Featurizers` (safely from several threads) and then
+describes many movies at a time:
 sparse transforms on all rows at once, MiniLM in batches of similar length, the CNN on stacked posters.
 Its settings are the ones the feature stage recorded when the models were trained
 (models/<features>.featurizer.json), not today's params.yaml.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import pickle
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,10 +85,15 @@ class Featurizers:
 
     def __init__(self) -> None:
         self._loaded: dict[str, Any] = {}
+        self._loading: dict[str, threading.Lock] = {}  # one lock a featurizer: features compute on threads
+        self._lock = threading.Lock()
 
     def _get(self, key: str, load: Callable[[], Any]) -> Any:
-        if key not in self._loaded:
-            self._loaded[key] = load()
+        with self._lock:
+            loading = self._loading.setdefault(key, threading.Lock())
+        with loading:
+            if key not in self._loaded:
+                self._loaded[key] = load()
         return self._loaded[key]
 
     # --- scikit-learn featurizers ---------------------------------------------------------------
@@ -200,6 +207,7 @@ class Feature:
     needs: frozenset[str]  # the kinds of input it cannot do without: overview, poster, details
     compute: Callable[[Featurizers, list[MovieInput]], FeatureRows]
     vocabulary: str = ""  # what "a known word" means for it, for the no-known-word warning
+    tensorflow: bool = False  # computed by a TensorFlow network
 
 
 TRAINING_WORDS = "the training overviews' vocabulary (bag of words)"
@@ -211,8 +219,8 @@ FEATURES: dict[str, Feature] = {
     str(paths.TEXT_TFIDF): Feature(frozenset({"overview"}), Featurizers.tfidf, TRAINING_WORDS),
     str(paths.TEXT_WORD_VECTORS): Feature(frozenset({"overview"}), Featurizers.word_vectors, "the word vectors"),
     str(paths.DETAIL_FEATURES): Feature(frozenset({"details"}), Featurizers.details),
-    str(paths.POSTER_FEATURES): Feature(frozenset({"poster"}), Featurizers.poster_cnn),
-    str(paths.TEXT_MINILM): Feature(frozenset({"overview"}), Featurizers.minilm, "MiniLM's word list"),
+    str(paths.POSTER_FEATURES): Feature(frozenset({"poster"}), Featurizers.poster_cnn, tensorflow=True),
+    str(paths.TEXT_MINILM): Feature(frozenset({"overview"}), Featurizers.minilm, "MiniLM's word list", tensorflow=True),
 }
 
 
