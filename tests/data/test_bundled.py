@@ -3,8 +3,6 @@ through the fetch_list stage, exit status 2 and no output written."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import random
@@ -19,36 +17,14 @@ from movie_genres import paths
 from movie_genres.data.bundled import read_bundled_movies, read_recorded_table
 from movie_genres.data.contract import TableError, checksum_file, record_checksum
 from stages import fetch_list
-from tests.conftest import ROOT
+from tests.data.bad_tables import BUNDLED, csv_bytes, movie_rows, with_cell
 from tests.tmdb.stage_runs import run_in, stage_error
-
-BUNDLED = ROOT / paths.BUNDLED_CSV
-
-
-def _rows(n: int) -> list[list[str]]:
-    """The header and the first `n` movies of the real table, as fields."""
-    with BUNDLED.open(newline="", encoding="utf-8") as f:
-        reader = csv.reader(f)
-        return [next(reader) for _ in range(n + 1)]
-
-
-def _csv(rows: list[list[str]]) -> bytes:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(rows)
-    return out.getvalue().encode()
-
-
-def _with_cell(row: int, column: str, value: str) -> bytes:
-    """Five real movies, movie `row` (1: the first) with `value` in `column`."""
-    rows = _rows(5)
-    rows[row][rows[0].index(column)] = value
-    return _csv(rows)
 
 
 def _without_column(column: str) -> bytes:
-    rows = _rows(5)
+    rows = movie_rows(5)
     at = rows[0].index(column)
-    return _csv([row[:at] + row[at + 1 :] for row in rows])
+    return csv_bytes([row[:at] + row[at + 1 :] for row in rows])
 
 
 def _cut_in_half() -> bytes:
@@ -65,25 +41,25 @@ BAD_TABLES: dict[str, tuple[Callable[[], bytes], str]] = {
     "random bytes": (_random_bytes, r"line \d+: not UTF-8 text \(byte 0x[0-9a-f]{2} at offset \d+\)"),
     "an empty file": (lambda: b"", r"line 1: the file is empty: no header, no movie"),
     "a missing column": (lambda: _without_column("genres"), r"line 1: no column 'genres' in the header 'budget,"),
-    "a non-numeric id": (lambda: _with_cell(3, "id", "12a"), r"line 4, column id: '12a': not a whole number"),
+    "a non-numeric id": (lambda: with_cell(3, "id", "12a"), r"line 4, column id: '12a': not a whole number"),
     "broken genres JSON": (
-        lambda: _with_cell(2, "genres", '[{"id": 28, "name": "Action"'),
+        lambda: with_cell(2, "genres", '[{"id": 28, "name": "Action"'),
         r"line 3, column genres: '\[\{\"id\": 28, \"name\": \"Action\"': Invalid JSON: EOF while parsing",
     ),
     "a genre id that is text": (
-        lambda: _with_cell(2, "genres", '[{"id": "28", "name": "Action"}]'),
+        lambda: with_cell(2, "genres", '[{"id": "28", "name": "Action"}]'),
         r"line 3, column genres: .*: Input should be a valid integer at \[0\]\['id'\]",
     ),
     "a negative popularity": (
-        lambda: _with_cell(5, "popularity", "-3.5"),
+        lambda: with_cell(5, "popularity", "-3.5"),
         r"line 6, column popularity: -3.5: Input should be greater than or equal to 0",
     ),
     "an impossible release date": (
-        lambda: _with_cell(1, "release_date", "2014-13-45"),
+        lambda: with_cell(1, "release_date", "2014-13-45"),
         r"line 2, column release_date: '2014-13-45': Value error, must be a real day as YYYY-MM-DD",
     ),
     "a CSV cut off mid-row": (_cut_in_half, r"line \d+: .*cut off\?\)"),
-    "a header-only CSV": (lambda: _csv(_rows(0)), r"line 2: no movie: the file holds only its header"),
+    "a header-only CSV": (lambda: csv_bytes(movie_rows(0)), r"line 2: no movie: the file holds only its header"),
 }
 
 
@@ -151,18 +127,18 @@ def test_fetch_list_stops_with_status_2_and_writes_nothing(case, in_tmp_repo, mo
 
 
 def test_no_movie_left_after_normalising_stops_fetch_list(in_tmp_repo, monkeypatch, capfd):
-    rows = _rows(5)
+    rows = movie_rows(5)
     for row in rows[1:]:
         row[rows[0].index("overview")] = " "
-    before = _bundled_repo(in_tmp_repo, _csv(rows))
+    before = _bundled_repo(in_tmp_repo, csv_bytes(rows))
     error = stage_error(fetch_list, in_tmp_repo, monkeypatch, capfd).splitlines()[0]
     assert error == f"error: {paths.BUNDLED_CSV}: no movie to model, of the 5 read (dropped: empty_overview 5)"
     assert _files(in_tmp_repo) == before
 
 
 def test_repeated_ids_are_a_warning_and_counted_in_the_report(in_tmp_repo, monkeypatch, caplog):
-    rows = _rows(40)
-    _bundled_repo(in_tmp_repo, _csv([*rows, rows[3], rows[3], rows[7]]))
+    rows = movie_rows(40)
+    _bundled_repo(in_tmp_repo, csv_bytes([*rows, rows[3], rows[3], rows[7]]))
     with caplog.at_level(logging.WARNING):
         run_in(fetch_list, in_tmp_repo, monkeypatch)
     warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
