@@ -45,7 +45,7 @@ class Named(TypedDict):
 # The JSON cells: lists of {"id", "name"} (genres, keywords) or {"name", ...} (companies), other keys ignored.
 _GENRES = TypeAdapter(list[Genre])
 _NAMED = TypeAdapter(list[Named])
-_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 def read_bundled_movies(csv_path: Path, remedy: str = "") -> tuple[pd.DataFrame, dict[int, str]]:

@@ -23,7 +23,7 @@ from typing import Annotated, Any, cast
 import pandas as pd
 from pydantic import AfterValidator, BeforeValidator, Field, TypeAdapter, ValidationError
 
-from movie_genres.data.dataset import DETAIL_COLUMNS, MOVIE_COLUMNS, ListReport
+from movie_genres.data.dataset import MOVIE_COLUMNS, ListReport
 from movie_genres.errors import UserError
 
 
@@ -57,10 +57,13 @@ def _iso_day_or_unknown(day: str | None) -> str | None:
 
 
 def _is_iso_day(text: str) -> bool:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return False
     try:
-        return re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) is not None and bool(date.fromisoformat(text))
+        date.fromisoformat(text)
     except ValueError:  # 2014-13-45
         return False
+    return True
 
 
 def _minutes_or_unknown(minutes: float) -> float:
@@ -111,11 +114,11 @@ def check_movies(
     missing = [column for column in MOVIE_COLUMNS if column not in table]
     if missing:
         raise table_error(source, "the table", f"no column {called.get(missing[0], missing[0])!r}", remedy)
-    for column in [*MOVIE_COLUMNS, *DETAIL_COLUMNS]:
-        if column not in table:
+    for column, column_check in _COLUMN_CHECKS.items():
+        if column not in table:  # a detail the source did not fetch
             continue
         try:
-            _COLUMN_CHECKS[column].validate_python(table[column].tolist(), strict=True)
+            column_check.validate_python(table[column].tolist(), strict=True)
         except ValidationError as err:
             failures = err.errors()
             first = failures[0]
@@ -159,8 +162,6 @@ def read_csv_strictly(path: Path, required: Sequence[str], remedy: str = "") -> 
     (a file cut off mid-row), a `required` column missing, or no row at all. Blank lines are skipped."""
     source = str(path)
     data = path.read_bytes()
-    if not data.strip():
-        raise table_error(source, "line 1", "the file is empty: no header, no movie", remedy)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -191,7 +192,8 @@ def read_csv_strictly(path: Path, required: Sequence[str], remedy: str = "") -> 
     except csv.Error as err:
         never_closed = " (a quote that opens here is never closed: cut off?)" if "end of data" in str(err) else ""
         raise table_error(source, f"line {read_to + 1}", f"not valid CSV: {err}{never_closed}", remedy) from None
-    assert header is not None  # the file holds more than white space
+    if header is None:
+        raise table_error(source, "line 1", "the file is empty: no header, no movie", remedy)
     missing = [column for column in required if column not in header]
     if missing:
         problem = f"no column {missing[0]!r} in the header {shown(','.join(header), 120)}"
