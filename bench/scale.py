@@ -77,7 +77,9 @@ from PIL import Image
 from sklearn.model_selection import KFold
 
 from movie_genres import paths
-from movie_genres.data.dataset import assign_subsets, normalise_movies, read_bundled_movies
+from movie_genres.data.bundled import read_bundled_movies
+from movie_genres.data.contract import record_checksum
+from movie_genres.data.dataset import assign_subsets, normalise_movies
 from movie_genres.models.linear import cv_sample
 from movie_genres.models.out_of_fold import fold_rows
 from movie_genres.params import (
@@ -265,6 +267,7 @@ def build_catalogue(
         )
     table = sources.iloc[order].assign(id=ids, overview=overviews)
     table.to_csv(out_dir / "movies.csv", index=False)
+    record_checksum(out_dir / "movies.csv")  # fetch_list reads only a table whose checksum is recorded
     pd.DataFrame({"id": ids, "source_id": table.index.map(lambda i: int(sources.at[i, "id"]))}).to_csv(
         out_dir / SOURCES_FILE, index=False
     )
@@ -390,6 +393,7 @@ def extend_catalogue(repo: Path, sources: pd.DataFrame, poster_dir: Path, added:
         extra_sources = pd.read_csv(Path(scratch) / SOURCES_FILE)
         extra_sources = extra_sources[extra_sources["id"].isin(extra["id"])]
     pd.concat([table, extra]).to_csv(bundled / "movies.csv", index=False)
+    record_checksum(bundled / "movies.csv")
     pd.concat([pd.read_csv(bundled / SOURCES_FILE), extra_sources]).to_csv(bundled / SOURCES_FILE, index=False)
     (bundled / "catalogue.json").unlink()  # no longer the catalogue of its stamp: rebuilt on the next run
     return len(table) + len(extra)

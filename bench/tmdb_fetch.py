@@ -37,7 +37,7 @@ import requests
 from PIL import Image
 
 from movie_genres import paths
-from movie_genres.data.dataset import read_bundled_movies
+from movie_genres.data.bundled import read_bundled_movies
 from movie_genres.data.posters import collect_posters
 from movie_genres.params import TmdbListParams
 from movie_genres.tmdb.auth import API_KEY_VARIABLE, Credentials

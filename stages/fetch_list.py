@@ -1,8 +1,9 @@
 """Stage fetch_list: the normalised movie table and the genre table, from the bundled table or TMDB."""
 
 from movie_genres import paths
+from movie_genres.data.contract import require_movies
 from movie_genres.data.dataset import genre_table, normalise_movies, write_table
-from movie_genres.data.sources import collect
+from movie_genres.data.sources import collect, source_name
 from movie_genres.params import FetchListParams, load_section, read_params
 from movie_genres.stage_io import run_stage, setup_logging, write_csv, write_json
 
@@ -13,6 +14,7 @@ def main() -> None:
     params = load_section(raw_params, "fetch_list", FetchListParams)
     raw, genre_names, source_report = collect(raw_params, params)
     movies, report = normalise_movies(raw, params.max_movies, params.min_genre_movies)
+    require_movies(report, source_name(params))
     genres = genre_table(movies, genre_names, report)
     write_table(movies, paths.MOVIES)
     write_csv(paths.GENRES, genres)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from movie_genres import paths
-from movie_genres.data.dataset import read_bundled_movies
+from movie_genres.data.bundled import read_bundled_movies
 from tests.dvc_repo import reproduce_small_profile
 
 ROOT = Path(__file__).resolve().parents[1]

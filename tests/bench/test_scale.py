@@ -27,7 +27,8 @@ from bench.scale import (
     source_revision,
 )
 from movie_genres import paths
-from movie_genres.data.dataset import build_dataset, normalise_movies, read_bundled_movies
+from movie_genres.data.bundled import read_bundled_movies
+from movie_genres.data.dataset import build_dataset, normalise_movies
 from movie_genres.models.linear import cv_sample
 from movie_genres.models.out_of_fold import fold_rows
 from movie_genres.params import SplitParams

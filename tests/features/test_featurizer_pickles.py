@@ -10,7 +10,8 @@ from tests.conftest import ROOT
 FIT_AND_PICKLE = """
 import pickle, sys
 import pandas as pd
-from movie_genres.data.dataset import normalise_movies, read_bundled_movies
+from movie_genres.data.bundled import read_bundled_movies
+from movie_genres.data.dataset import normalise_movies
 from movie_genres.features.bag_of_words import BagOfWords
 from movie_genres.features.details import DetailFeaturizer
 from movie_genres.params import DetailFeaturesParams, TextFeaturesParams, load_section, read_params

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -54,33 +53,6 @@ class ListReport:
         }
 
 
-def read_bundled_movies(csv_path: Path) -> tuple[pd.DataFrame, dict[int, str]]:
-    """Raw rows and the genre names of the TMDB 5000 table (genres are JSON lists of {id, name})."""
-    table = pd.read_csv(csv_path, dtype={"overview": "string", "title": "string", "release_date": "string"})
-    genre_lists = _json_lists(table["genres"])
-    genre_names = {int(g["id"]): str(g["name"]) for genres in genre_lists for g in genres}
-    raw = pd.DataFrame(
-        {
-            "movie_id": table["id"].astype("int64"),
-            "title": table["title"],
-            "overview": table["overview"],
-            "genre_ids": [[int(g["id"]) for g in genres] for genres in genre_lists],
-            "release_date": table["release_date"],
-            "popularity": table["popularity"].astype("float64"),
-            "poster_ref": [f"{movie_id}.jpg" for movie_id in table["id"]],
-            "tagline": table["tagline"].fillna("").astype(str),
-            "keywords": [[str(k["name"]) for k in cell] for cell in _json_lists(table["keywords"])],
-            "companies": [[str(c["name"]) for c in cell] for cell in _json_lists(table["production_companies"])],
-            "runtime": table["runtime"].astype("float64"),
-        }
-    )
-    return raw, genre_names
-
-
-def _json_lists(cells: pd.Series) -> list[list[dict]]:
-    return [json.loads(cell) if isinstance(cell, str) else [] for cell in cells]
-
-
 def normalise_movies(
     raw: pd.DataFrame, max_movies: int | None, min_genre_movies: int = 1
 ) -> tuple[pd.DataFrame, ListReport]:
@@ -98,6 +70,14 @@ def normalise_movies(
 
     deduped = movies.drop_duplicates(subset="movie_id", keep="first")
     report.dropped["duplicate"] = len(movies) - len(deduped)
+    if report.dropped["duplicate"]:
+        # Not an error: TMDB's lists repeat a movie that is on two pages; the count is in the report.
+        repeated = movies["movie_id"][movies["movie_id"].duplicated()].nunique()
+        log.warning(
+            "%d rows repeat the id of a movie read before (%d ids): the first row of each is kept",
+            report.dropped["duplicate"],
+            repeated,
+        )
 
     overview = deduped["overview"].fillna("").astype(str).str.strip()
     has_overview = overview != ""

@@ -7,20 +7,35 @@ from typing import Any
 import pandas as pd
 
 from movie_genres import paths
-from movie_genres.data.dataset import read_bundled_movies
+from movie_genres.data.bundled import read_recorded_table
+from movie_genres.data.contract import check_movies
 from movie_genres.params import FetchListParams
 from movie_genres.tmdb.client import collect_movies, tmdb_from_params
 from movie_genres.tmdb.export import collect_export
 
 
-def collect(raw_params: dict[str, Any], params: FetchListParams) -> tuple[pd.DataFrame, dict[int, str], dict[str, Any]]:
-    """The source's raw movie rows, its genre names, and what the source adds to the report."""
+def source_name(params: FetchListParams) -> str:
+    """How a message names where the movies came from."""
     if params.source == "bundled":
-        return (*read_bundled_movies(paths.BUNDLED_CSV), {})
+        return str(paths.BUNDLED_CSV)
+    return f"TMDB's movies (fetch_list.source {params.source})"
+
+
+def collect(raw_params: dict[str, Any], params: FetchListParams) -> tuple[pd.DataFrame, dict[int, str], dict[str, Any]]:
+    """The source's raw movie rows, its genre names, and what the source adds to the report.
+
+    The rows keep the movie table's contract (data.contract), or a TableError names the first bad cell.
+    """
+    if params.source == "bundled":
+        return (*read_recorded_table(paths.BUNDLED_CSV), {})
     client = tmdb_from_params(raw_params)
+    added: dict[str, Any]
     if params.source == "export":
         exported = collect_export(client, params.export)
-        return exported.movies, exported.genre_names, {"export": exported.report}
-    collection = collect_movies(client, params.tmdb)
-    details_missing = {"details_missing": len(collection.details_missing)} if params.tmdb.details else {}
-    return collection.movies, collection.genre_names, details_missing
+        movies, genre_names, added = exported.movies, exported.genre_names, {"export": exported.report}
+    else:
+        collection = collect_movies(client, params.tmdb)
+        movies, genre_names = collection.movies, collection.genre_names
+        added = {"details_missing": len(collection.details_missing)} if params.tmdb.details else {}
+    check_movies(movies, source_name(params), lambda row: f"movie {movies['movie_id'].iat[row]}")
+    return movies, genre_names, added
