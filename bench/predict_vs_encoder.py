@@ -3,14 +3,15 @@
 Run after `dvc repro` (or `dvc pull`), from the repository root:
     python -m bench.predict_vs_encoder [--movies 1500] [--repeats 3] [--poster]
        [--output bench/results/predict_vs_encoder.json]
-The movies are the first movies of data/dataset.parquet (any subset: there are 950 test movies), with their title and overview only
-(with --poster, their posters too), written as a JSON Lines file. Each repeat runs fresh processes, one
-after the other so that all see the same machine load, start-up included:
+The movies are the first movies of data/dataset.parquet (any subset: there are 950 test movies),
+with their title and overview only (with --poster, their posters too), written as a JSON Lines
+file. Each repeat runs fresh processes, one after the other so that all see the same machine load,
+start-up included:
 - predict: `python -m movie_genres.predict --input movies.jsonl --output preds.jsonl` (the default model
   for the inputs given: the text default, or with --poster the text-and-poster default);
 - the feature networks alone, as their stages run them on the same movies: MiniLM's `encode` with the
   settings the models were trained with (models/text_minilm.featurizer.json), and with --poster the
-  poster CNN (`poster_features.run_network` in the stage's batches); the slower of the two is the target.
+  poster CNN (the stage's `network_input` and full batches); the slower of the two is the target.
 Prints and writes each run's wall time, CPU time (user + system of the process) and CPU utilisation
 (CPU over wall: 2.0 is two cores busy), the medians, and the median of the per-repeat ratios
 predict / feature network (target: at least 0.8).
@@ -60,7 +61,7 @@ def run_cnn(movies_file: str) -> None:
 
     from movie_genres import paths
     from movie_genres.features.cnn import build_backbone
-    from movie_genres.features.poster_features import prepare_image
+    from movie_genres.features.poster_features import network_input
     from movie_genres.keras_batches import predict_in_batches
     from movie_genres.params import VggExtractParams
     from movie_genres.predict.features import trained_settings
@@ -71,7 +72,7 @@ def run_cnn(movies_file: str) -> None:
     predict = predict_in_batches(build_backbone(settings), settings.batch_size)
     for start in range(0, len(posters), settings.batch_size):
         batch = posters[start : start + settings.batch_size]
-        predict(np.stack([prepare_image(poster, settings.image_input) for poster in batch]))
+        predict(np.stack([network_input(poster, settings.image_input) for poster in batch]))
 
 
 def measured(command: list[str]) -> dict[str, float]:

@@ -4,6 +4,7 @@ each model loaded once, a bad row an error line of its own."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import zipfile
 
@@ -115,6 +116,24 @@ def test_csv_input_gives_the_jsonl_predictions(trained, capsys, tmp_path):
     for entry in from_csv:
         entry["id"] = int(entry["id"])  # CSV cells are text
     assert from_csv == from_jsonl
+
+
+def test_chunks_cut_by_movies_or_by_posters_give_the_same_lines(trained, tmp_path):
+    """A file is predicted a chunk at a time (at most CHUNK_MOVIES movies, CHUNK_POSTERS posters):
+    where the chunks end changes no line, movies with posters and without mixed."""
+    from movie_genres.predict.batch import predict_file
+
+    rows = _test_movies(trained, tmp_path, 7)
+    for row in rows[::2]:
+        del row["poster"]
+    _write_jsonl(tmp_path / "movies.jsonl", rows)
+    predictor = Predictor()
+    outputs = []
+    for chunk_movies, chunk_posters in ((100, 100), (3, 100), (100, 2), (1, 1)):
+        out = io.StringIO()
+        assert predict_file(predictor, tmp_path / "movies.jsonl", out, None, chunk_movies, chunk_posters) == (7, 0)
+        outputs.append(out.getvalue())
+    assert outputs[1:] == outputs[:1] * 3
 
 
 def test_a_bad_row_gets_an_error_line_and_the_others_go_on(trained, capsys, tmp_path):
