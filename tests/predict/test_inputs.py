@@ -12,28 +12,30 @@ from movie_genres.predict.batch import read_rows
 from movie_genres.predict.cli import main
 from movie_genres.predict.features import load_pickle
 from movie_genres.predict.movie import (
+    OVERVIEW_MAX_WORDS,
     ModelFilesError,
     MovieInput,
     PredictError,
+    cut_overview,
     movie_from_mapping,
-    parse_details,
     read_text_file,
 )
 
 
 def test_details_from_text_or_lists():
-    details = parse_details(
+    movie = movie_from_mapping(
         {"keywords": " heist, bank ,,", "companies": ["Warner Bros."], "runtime": "136", "release_date": "1999-03-30"}
     )
-    assert details == {
+    assert movie.details == {
         "keywords": ["heist", "bank"],
         "companies": ["Warner Bros."],
         "runtime": 136.0,
         "release_date": "1999-03-30",
     }
-    assert parse_details({"tagline": "", "runtime": None, "keywords": ""}) == {}
+    assert movie.problems == {}
+    assert movie_from_mapping({"tagline": "", "runtime": None, "keywords": ""}).details == {}
     # Names with commas: a JSON list, as text.
-    assert parse_details({"companies": '["Weinstein Company, The", "Miramax"]'}) == {
+    assert movie_from_mapping({"companies": '["Weinstein Company, The", "Miramax"]'}).details == {
         "companies": ["Weinstein Company, The", "Miramax"]
     }
 
@@ -44,12 +46,43 @@ def test_details_from_text_or_lists():
         ({"runtime": "long"}, "runtime must be a number of minutes, not 'long'"),
         ({"runtime": -3}, "runtime must be a positive number of minutes"),
         ({"release_date": "30/03/1999"}, "release date must look like 1999-03-31 or 1999"),
+        ({"release_date": "2014-13-45"}, "release date 2014-13-45 is not a day of the calendar"),
+        ({"release_date": "2015-02-29"}, "release date 2015-02-29 is not a day of the calendar"),
         ({"keywords": 7}, "keywords must be a list or comma-separated text"),
+        ({"overview": 7}, "overview must be text, not 7"),
     ],
 )
-def test_bad_details_say_what_is_expected(values, message):
-    with pytest.raises(PredictError, match=message):
-        parse_details(values)
+def test_a_field_that_cannot_be_read_is_left_out_and_says_what_is_expected(values, message):
+    movie = movie_from_mapping({"title": "Heat", **values})
+    (field,) = values
+    assert list(movie.problems) == [field] and message in movie.problems[field]
+    assert field not in movie.given() and movie.title == "Heat"
+
+
+def test_a_leap_day_is_a_release_date():
+    assert movie_from_mapping({"release_date": "2016-02-29"}).details == {"release_date": "2016-02-29"}
+
+
+def test_a_long_overview_is_cut_with_a_warning_a_short_one_is_kept_whole():
+    text = " ".join(f"w{i}" for i in range(OVERVIEW_MAX_WORDS + 500))
+    movie = movie_from_mapping({"overview": text})
+    assert movie.overview == text[: text.index(f" w{OVERVIEW_MAX_WORDS}")]
+    assert movie.notes == [
+        f"the overview has {OVERVIEW_MAX_WORDS + 500} words: only its first {OVERVIEW_MAX_WORDS} are read "
+        "(more than any model reads of an overview)"
+    ]
+    short = "A heist.\n  The crew  splits. "
+    assert cut_overview(short) == (short, None)
+
+
+def test_the_overview_cut_is_beyond_what_any_model_reads(bundled):
+    """MiniLM reads at most its window of word pieces (each word is one or more) and the word models
+    were trained on the bundled overviews: neither loses anything to the cut."""
+    from movie_genres.features.sentence_encoder import find_model_dir, max_sequence_length
+
+    movies, _ = bundled
+    assert max_sequence_length(find_model_dir()) <= OVERVIEW_MAX_WORDS
+    assert movies["overview"].fillna("").astype(str).str.split().str.len().max() <= OVERVIEW_MAX_WORDS
 
 
 def test_inputs_given_and_the_kinds_models_need():
@@ -64,8 +97,9 @@ def test_a_json_movie_takes_its_poster_from_its_own_folder(tmp_path):
     Image.new("RGB", (20, 30), "red").save(tmp_path / "posters" / "heat.jpg")
     movie = movie_from_mapping({"title": "Heat", "overview": "A heist.", "poster": "posters/heat.jpg"}, tmp_path)
     assert movie.poster is not None and movie.poster.size == (20, 30)
-    with pytest.raises(PredictError, match=f"poster {tmp_path / 'missing.jpg'} not found"):
-        movie_from_mapping({"poster": "missing.jpg"}, tmp_path)
+    assert movie_from_mapping({"poster": "missing.jpg"}, tmp_path).problems == {
+        "poster": f"poster {tmp_path / 'missing.jpg'} not found"
+    }
 
 
 def test_a_file_that_is_not_utf8_is_named(tmp_path):
@@ -101,6 +135,26 @@ def test_csv_rows(tmp_path):
         list(read_rows(tmp_path / "movies.txt"))
 
 
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('title,overview\nHeat,A heist.\nAlien,"In space\nJaws,A shark.\n', "unexpected end of data"),
+        ('title,overview\nHeat,A heist.\nAlien,"In space\nJaws,"A shark."\n', "',' expected after '\"'"),
+    ],
+    ids=["never-closed", "closed-by-a-later-quote"],
+)
+def test_a_quote_never_closed_is_a_row_error_not_one_long_overview(tmp_path, text, reason):
+    path = tmp_path / "movies.csv"
+    path.write_text(text)
+    rows = list(read_rows(path))
+    assert [r.values for r in rows] == [{"title": "Heat", "overview": "A heist."}, None]
+    assert rows[1].number == 2
+    assert rows[1].error == (
+        f"the CSV cannot be read from line 3 on ({reason}): a quote opened there or before is probably "
+        "never closed; no movie after it was read"
+    )
+
+
 def test_a_damaged_pickle_is_named_with_the_fix(tmp_path):
     path = tmp_path / "nb.pkl"
     path.write_bytes(pickle.dumps({"weights": list(range(1000))})[:100])
@@ -134,7 +188,9 @@ def test_a_movie_file_must_hold_one_object(tmp_path, capsys):
 
 def test_an_unreadable_poster_is_named(tmp_path):
     (tmp_path / "broken.jpg").write_bytes(b"not an image")
-    with pytest.raises(PredictError, match=f"poster {tmp_path / 'broken.jpg'} is not a readable image"):
-        movie_from_mapping({"poster": "broken.jpg"}, tmp_path)
-    with pytest.raises(PredictError, match=f"poster {tmp_path} cannot be read"):
-        movie_from_mapping({"poster": "."}, tmp_path)
+    broken = movie_from_mapping({"poster": "broken.jpg"}, tmp_path)
+    assert broken.poster is None
+    assert broken.problems["poster"].startswith(f"poster {tmp_path / 'broken.jpg'} is not a readable image")
+    assert (
+        movie_from_mapping({"poster": "."}, tmp_path).problems["poster"].startswith(f"poster {tmp_path} cannot be read")
+    )

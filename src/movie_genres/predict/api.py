@@ -26,11 +26,12 @@ from movie_genres.predict.features import (
     FEATURES,
     TRAINING_WORDS,
     Featurizers,
-    inputs_used,
+    inputs_read,
     load_json,
     load_pickle,
     model_file_error,
 )
+from movie_genres.predict.language import clearly_not_english, language_warning
 from movie_genres.predict.movie import DETAIL_FIELDS, ModelFilesError, MovieInput, PredictError, ordered
 
 DETAIL_FLAGS = ", ".join(f"--{name.replace('_', '-')}" for name in DETAIL_FIELDS)
@@ -121,6 +122,10 @@ class Predictor:
     def needed_inputs(self, name: str) -> set[str]:
         return set().union(*(FEATURES[f].needs for f in self.features(name)))
 
+    def inputs_read(self, name: str) -> set[str]:
+        """The input fields `name` reads of a movie, when given (INPUT_FIELDS)."""
+        return set().union(*(inputs_read(f, self.featurizers) for f in self.features(name)))
+
     def _model(self, leaf: str) -> Any:
         if leaf not in self._models:
             card = self.card(leaf)
@@ -155,10 +160,11 @@ class Predictor:
             self._defaults = defaults
         return self._defaults
 
-    def choose(self, movie: MovieInput) -> str:
-        """The default model for the largest set of inputs this movie has that some model can use."""
-        self._check_inputs(movie)
-        have = movie.available()
+    def choose(self, movie: MovieInput, with_problems: bool = False) -> str:
+        """The default model for the largest set of inputs this movie has that some model can use
+        (with `with_problems`, counting the fields given that could not be read)."""
+        self._check_inputs(movie, with_problems)
+        have = movie.available(with_problems)
         fitting = [key for key in self.defaults() if set(key.split("+")) <= have]
         if not fitting:
             raise PredictError(
@@ -167,10 +173,10 @@ class Predictor:
             )
         return self.defaults()[max(fitting, key=lambda key: len(key.split("+")))]["model"]
 
-    def _check_inputs(self, movie: MovieInput) -> None:
+    def _check_inputs(self, movie: MovieInput, with_problems: bool = False) -> None:
         if movie.overview is not None and not movie.overview.strip():
             raise PredictError("the overview is empty: give the movie's plot summary")
-        if not movie.available() & {"overview", "poster"}:
+        if not movie.available(with_problems) & {"overview", "poster"}:
             given = ordered(movie.given())
             had = f"only {', '.join(given)} given" if given else "nothing given"
             raise PredictError(
@@ -178,6 +184,13 @@ class Predictor:
             )
 
     def _plan(self, movie: MovieInput, model: str | None) -> str:
+        if movie.problems:
+            # A field that could not be read fails the movie where the model would read it: by default,
+            # the model its inputs would get if they were all readable.
+            reader = model or self.choose(movie, with_problems=True)
+            read = [field for field in ordered(set(movie.problems)) if field in self.inputs_read(reader)]
+            if read:
+                raise PredictError("; ".join(movie.problems[field] for field in read))
         if model is None:
             return self.choose(movie)
         self._check_inputs(movie)
@@ -235,9 +248,11 @@ class Predictor:
         }
         text_rows = [i for i, name in enumerate(chosen) if name is not None and "overview" in self.needed_inputs(name)]
         unknown_to_training: set[int] = set()
+        languages: dict[int, str | None] = {}
         if text_rows:
             flags = self.featurizers.unknown_to_training_words([movies[i] for i in text_rows])
             unknown_to_training = {i for i, flag in zip(text_rows, flags) if flag}
+            languages = {i: clearly_not_english(movies[i].overview or "") for i in text_rows}
         leaf_scores = {}
         for leaf, rows in leaf_rows.items():
             x = join_columns([_take(computed[f][0].matrix, computed[f][1], rows) for f in self.card(leaf).features])
@@ -255,6 +270,8 @@ class Predictor:
                 continue
             scores = model_scores[name][0][model_scores[name][1][i]]
             result = self._result(name, movies[i], np.asarray(scores), computed, i, i in unknown_to_training)
+            if languages.get(i):
+                result["warnings"].append(language_warning(str(languages[i])))
             result["chosen"] = "requested" if model else f"the default for {input_key(movies[i].available())}"
             results.append(result)
         return results
@@ -311,15 +328,16 @@ class Predictor:
     ) -> dict:
         card = self.card(name)
         thresholds = self.decision(name)["thresholds"]
-        used: set[str] = set()
+        used = self.inputs_read(name) & movie.given()
         unknown_to = [TRAINING_WORDS] if unknown_to_training else []
         for feature in self.features(name):
-            used |= inputs_used(feature, movie, self.featurizers)
             rows, position = computed[feature]
             vocabulary = FEATURES[feature].vocabulary
             if rows.no_known_word is not None and rows.no_known_word[position[i]] and vocabulary not in unknown_to:
                 unknown_to.append(vocabulary)
-        warnings = []
+        warnings = list(movie.notes)
+        for field in ordered(set(movie.problems)):
+            warnings.append(f"{movie.problems[field]}: ignored (`{name}` does not read {field})")
         if unknown_to:
             warnings.append(
                 f"the overview has no word known to {' or to '.join(unknown_to)}: the scores of `{name}` "

@@ -85,14 +85,36 @@ def _csv_rows(path: Path, data: bytes) -> Iterator[Row]:
             f"input file {path} is not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start}): "
             "save it as UTF-8"
         ) from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if not reader.fieldnames or not {"overview", *POSTER_KEYS} & set(reader.fieldnames):
+    # Strict: a quote never closed is an error, not one long field that swallows the rest of the file.
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    try:
+        fields = reader.fieldnames
+    except csv.Error as err:
+        raise PredictError(f"input file {path}: its header row cannot be read as CSV ({err})") from None
+    if not fields or not {"overview", *POSTER_KEYS} & set(fields):
         raise PredictError(f"input file {path} needs a header row with an overview or poster column")
-    for number, values in enumerate(reader, start=1):
+    number = 0
+    while True:
+        line = reader.line_num + 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            yield Row(number + 1, None, _unreadable_csv(line, err))
+            return
+        number += 1
         if None in values:  # more cells than the header has
             yield Row(number, None, f"row {number} has more cells than the header")
             continue
         yield Row(number, {k: v for k, v in values.items() if v not in (None, "")})
+
+
+def _unreadable_csv(line: int, err: csv.Error) -> str:
+    return (
+        f"the CSV cannot be read from line {line} on ({err}): a quote opened there or before is probably never "
+        "closed; no movie after it was read"
+    )
 
 
 def _identity(values: dict[str, Any] | None) -> dict[str, Any]:
@@ -114,11 +136,7 @@ def predict_rows(predictor: Predictor, rows: list[Row], base: Path, model: str |
         if row.values is None:
             entry["error"] = row.error
             continue
-        try:
-            movies.append(movie_from_mapping(row.values, base))
-        except PredictError as err:
-            entry["error"] = str(err)
-            continue
+        movies.append(movie_from_mapping(row.values, base))
         unknown = sorted(set(row.values) - KNOWN_KEYS)
         if unknown:
             entry["unknown_fields"] = unknown

@@ -10,6 +10,12 @@ Many movies, each model loaded once:
     movie-genres predict --input movies.jsonl|movies.csv --output preds.jsonl [--model NAME]
 
 Without --model, each movie gets the pipeline's default model for the inputs it has (models/defaults.json).
+A field that cannot be read fails the movie only where the model reads it; otherwise it is ignored with
+a warning.
+
+Exit status: 0 every movie predicted; 2 nothing could be predicted (a usage error, an unreadable input
+file, missing or damaged model files; one line on stderr); 3 with --input, some movies could not be
+predicted: the others are, and each failed movie's line holds its error.
 """
 
 from __future__ import annotations
@@ -25,11 +31,10 @@ from movie_genres.predict.movie import (
     MovieInput,
     PredictError,
     movie_from_mapping,
-    parse_details,
-    read_poster,
     read_text_file,
 )
 
+ROWS_FAILED = 3  # the exit status of a batch in which some movies could not be predicted
 SINGLE_MOVIE_FLAGS = ("title", "overview", "overview_file", "poster", "movie", *DETAIL_FIELDS)
 
 
@@ -54,18 +59,15 @@ def _movie_from_args(args: argparse.Namespace) -> MovieInput:
         if not isinstance(values, dict):
             raise PredictError(f"movie file {args.movie} must hold one JSON object")
         base = args.movie.parent
-    movie = movie_from_mapping(values, base)
-    # Flags override the movie file's fields.
-    if args.title is not None:
-        movie.title = args.title
-    if args.overview is not None:
-        movie.overview = args.overview
+    # Flags override the movie file's fields; a flag's poster path is from the working directory.
+    flags = {
+        name: getattr(args, name) for name in ("title", "overview", *DETAIL_FIELDS) if getattr(args, name) is not None
+    }
     if args.overview_file is not None:
-        movie.overview = read_text_file(args.overview_file, "overview file")
+        flags["overview"] = read_text_file(args.overview_file, "overview file")
     if args.poster is not None:
-        movie.poster = read_poster(args.poster)
-    movie.details.update(parse_details({name: getattr(args, name) for name in DETAIL_FIELDS}))
-    return movie
+        flags["poster"] = args.poster.absolute()
+    return movie_from_mapping({**values, **flags}, base)
 
 
 def _print_text(result: dict) -> None:
@@ -165,4 +167,4 @@ def _batch(predictor: Any, args: argparse.Namespace) -> int:
     where = f" to {args.output}" if args.output else ""
     failed = f"; {errors} could not be predicted (their lines hold the error)" if errors else ""
     print(f"predicted {count - errors} of {count} movies{where}{failed}", file=sys.stderr)
-    return 0
+    return ROWS_FAILED if errors else 0

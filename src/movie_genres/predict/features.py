@@ -224,12 +224,11 @@ FEATURES: dict[str, Feature] = {
 }
 
 
-def inputs_used(feature: str, movie: MovieInput, featurizers: Featurizers) -> set[str]:
-    """The inputs of `movie` that `feature` reads."""
-    given = movie.given()
+def inputs_read(feature: str, featurizers: Featurizers) -> set[str]:
+    """The input fields (INPUT_FIELDS) that `feature` reads of a movie, when given."""
     if feature == str(paths.DETAIL_FEATURES):
-        return given & featurizers.detail_blocks()
-    used = set(FEATURES[feature].needs) & given
+        return featurizers.detail_blocks()
+    read = set(FEATURES[feature].needs)
     if feature == str(paths.TEXT_MINILM) and featurizers.minilm_settings().text == "title_overview":
-        used |= given & {"title"}
-    return used
+        read.add("title")
+    return read

@@ -5,6 +5,10 @@ a CSV row; each of them names the same fields: `title`, `overview`, `poster` (an
 `tagline`, `keywords`, `companies` (lists, comma-separated text, or a JSON list as text for names
 with commas), `runtime` (minutes) and
 `release_date` (YYYY-MM-DD or YYYY).
+
+A field that cannot be read (a poster that is not an image, a runtime that is not a number) is left
+out of the movie and recorded in `problems`: it fails the movie only if the model that predicts it
+reads that field, and is otherwise ignored with a warning.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +47,11 @@ INPUT_FIELDS = ("title", "overview", "poster", *DETAIL_FIELDS)
 POSTER_KEYS = ("poster", "poster_path", "poster_file")
 
 _DATE = re.compile(r"^\d{4}(-\d{2}-\d{2})?$")
+_WORD = re.compile(r"\S+")
+# Words of an overview that predict reads; the rest is cut, so that time and memory stay bounded. Above
+# MiniLM's window (at most 256 word pieces, each word at least one) and every training overview (the
+# bundled table's longest has 175 words), so no model reads less than it would of the whole text.
+OVERVIEW_MAX_WORDS = 1000
 
 
 @dataclass
@@ -49,7 +59,9 @@ class MovieInput:
     title: str = ""
     overview: str | None = None
     poster: Image.Image | None = None
-    details: dict[str, Any] = field(default_factory=dict)  # DETAIL_FIELDS; see `parse_details`
+    details: dict[str, Any] = field(default_factory=dict)  # DETAIL_FIELDS; see `parse_detail`
+    problems: dict[str, str] = field(default_factory=dict)  # an input field left out -> why it could not be read
+    notes: list[str] = field(default_factory=list)  # warnings about what was read (an overview cut short)
 
     def given(self) -> set[str]:
         """The inputs the user gave, by name (INPUT_FIELDS)."""
@@ -62,9 +74,10 @@ class MovieInput:
             have.add("poster")
         return have
 
-    def available(self) -> set[str]:
-        """The kinds of input a model may need: overview, poster, details (any detail field)."""
-        given = self.given()
+    def available(self, with_problems: bool = False) -> set[str]:
+        """The kinds of input a model may need: overview, poster, details (any detail field); with
+        `with_problems`, also the kinds of the fields given that could not be read."""
+        given = self.given() | (set(self.problems) if with_problems else set())
         kinds = given & {"overview", "poster"}
         if given & set(DETAIL_FIELDS):
             kinds.add("details")
@@ -121,33 +134,34 @@ def _names(value: Any, key: str) -> list[str]:
     return [item.strip() for item in items if item.strip()]
 
 
-def parse_details(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The detail fields of a flag set, JSON object or CSV row, checked; missing or empty ones left out."""
-    details: dict[str, Any] = {}
-    for key in DETAIL_FIELDS:
-        value = values.get(key)
-        if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
-            continue
-        if key in ("keywords", "companies"):
-            names = _names(value, key)
-            if names:
-                details[key] = names
-        elif key == "runtime":
-            try:
-                minutes = float(value)
-            except (TypeError, ValueError):
-                raise PredictError(f"runtime must be a number of minutes, not {value!r}") from None
-            if not minutes > 0 or math.isinf(minutes):
-                raise PredictError(f"runtime must be a positive number of minutes, not {value!r}")
-            details[key] = minutes
-        elif key == "release_date":
-            date = str(value).strip()
-            if not _DATE.match(date):
-                raise PredictError(f"release date must look like 1999-03-31 or 1999, not {value!r}")
-            details[key] = date
-        else:
-            details[key] = str(value).strip()
-    return details
+def parse_detail(key: str, value: Any) -> Any:
+    """A detail field (DETAIL_FIELDS) of a flag, JSON object or CSV row, checked; None when missing or empty."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+        return None
+    if key in ("keywords", "companies"):
+        return _names(value, key) or None
+    if key == "runtime":
+        try:
+            minutes = float(value)
+        except (TypeError, ValueError):
+            raise PredictError(f"runtime must be a number of minutes, not {value!r}") from None
+        if not minutes > 0 or math.isinf(minutes):
+            raise PredictError(f"runtime must be a positive number of minutes, not {value!r}")
+        return minutes
+    if key == "release_date":
+        return _release_date(value)
+    return str(value).strip()
+
+
+def _release_date(value: Any) -> str:
+    text = str(value).strip()
+    if not _DATE.match(text):
+        raise PredictError(f"release date must look like 1999-03-31 or 1999, not {value!r}")
+    try:
+        date.fromisoformat(text if len(text) > 4 else f"{text}-01-01")
+    except ValueError:
+        raise PredictError(f"release date {text} is not a day of the calendar: give YYYY-MM-DD or YYYY") from None
+    return text
 
 
 def read_file(path: Path, what: str) -> bytes:
@@ -180,22 +194,46 @@ def read_text_file(path: Path, what: str) -> str:
         ) from None
 
 
+def cut_overview(overview: str) -> tuple[str, str | None]:
+    """The overview up to OVERVIEW_MAX_WORDS words, and a warning when it was longer."""
+    for number, word in enumerate(_WORD.finditer(overview), start=1):
+        if number > OVERVIEW_MAX_WORDS:
+            words = number - 1 + sum(1 for _ in _WORD.finditer(overview, word.start()))
+            return overview[: word.start()].rstrip(), (
+                f"the overview has {words} words: only its first {OVERVIEW_MAX_WORDS} are read "
+                "(more than any model reads of an overview)"
+            )
+    return overview, None
+
+
 def movie_from_mapping(values: Mapping[str, Any], base: Path = Path()) -> MovieInput:
-    """A movie from a JSON object or CSV row; a relative poster path is taken from the folder `base`."""
-    title = values.get("title")
-    overview = values.get("overview")
-    for key, value in (("title", title), ("overview", overview)):
-        if value is not None and not isinstance(value, str) and not (isinstance(value, float) and math.isnan(value)):
-            raise PredictError(f"{key} must be text, not {value!r}")
+    """A movie from a JSON object or CSV row; a relative poster path is taken from the folder `base`.
+
+    A field that cannot be read is left out and recorded in `problems` (see the module's docstring).
+    """
+    movie = MovieInput()
+    for key in ("title", "overview"):
+        value = values.get(key)
+        if isinstance(value, str):
+            setattr(movie, key, value)
+        elif _present(value):
+            movie.problems[key] = f"{key} must be text, not {value!r}"
+    if movie.overview is not None:
+        movie.overview, note = cut_overview(movie.overview)
+        movie.notes += [note] if note else []
     poster_ref = next((values[k] for k in POSTER_KEYS if _present(values.get(k))), None)
-    poster = None
-    if poster_ref is not None:
-        if not isinstance(poster_ref, str):
+    try:
+        if poster_ref is not None and not isinstance(poster_ref, str | Path):
             raise PredictError(f"poster must be an image file's path, not {poster_ref!r}")
-        poster = read_poster(base / poster_ref)
-    return MovieInput(
-        title=title if isinstance(title, str) else "",
-        overview=overview if isinstance(overview, str) else None,
-        poster=poster,
-        details=parse_details(values),
-    )
+        movie.poster = read_poster(base / poster_ref) if poster_ref is not None else None
+    except PredictError as err:
+        movie.problems["poster"] = str(err)
+    for key in DETAIL_FIELDS:
+        try:
+            value = parse_detail(key, values.get(key))
+        except PredictError as err:
+            movie.problems[key] = str(err)
+            continue
+        if value is not None:
+            movie.details[key] = value
+    return movie
