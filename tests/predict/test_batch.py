@@ -16,7 +16,7 @@ from movie_genres import paths
 from movie_genres.data.dataset import read_table
 from movie_genres.predict import api, features
 from movie_genres.predict.api import Predictor
-from movie_genres.predict.cli import main
+from movie_genres.predict.cli import ROWS_FAILED, main
 from movie_genres.predict.movie import movie_from_mapping
 
 pytestmark = pytest.mark.e2e
@@ -57,8 +57,8 @@ def _write_jsonl(path, rows: list[dict]) -> None:
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
 
 
-def _batch(capsys, input_path, output_path, *args: str) -> list[dict]:
-    assert main(["--input", str(input_path), "--output", str(output_path), *args]) == 0
+def _batch(capsys, input_path, output_path, *args: str, status: int = 0) -> list[dict]:
+    assert main(["--input", str(input_path), "--output", str(output_path), *args]) == status
     capsys.readouterr()
     return [json.loads(line) for line in output_path.read_text().splitlines()]
 
@@ -148,7 +148,7 @@ def test_a_bad_row_gets_an_error_line_and_the_others_go_on(trained, capsys, tmp_
         json.dumps(good[1]),
     ]
     (tmp_path / "movies.jsonl").write_text("\n".join(lines) + "\n")
-    assert main(["--input", str(tmp_path / "movies.jsonl"), "--output", str(tmp_path / "preds.jsonl")]) == 0
+    assert main(["--input", str(tmp_path / "movies.jsonl"), "--output", str(tmp_path / "preds.jsonl")]) == ROWS_FAILED
     summary = "predicted 3 of 7 movies to {}; 4 could not be predicted (their lines hold the error)\n"
     assert capsys.readouterr().err == summary.format(tmp_path / "preds.jsonl")
     out = [json.loads(line) for line in (tmp_path / "preds.jsonl").read_text().splitlines()]
@@ -162,9 +162,24 @@ def test_a_bad_row_gets_an_error_line_and_the_others_go_on(trained, capsys, tmp_
     for entry in (out[0], out[5], out[6]):
         assert "error" not in entry and entry["genres"] and entry["model"]
     # A model name applies to every row; a row without what it needs is an error line.
-    out = _batch(capsys, tmp_path / "movies.jsonl", tmp_path / "preds.jsonl", "--model", "poster_mlp")
+    out = _batch(capsys, tmp_path / "movies.jsonl", tmp_path / "preds.jsonl", "--model", "poster_mlp", status=3)
     assert out[5]["error"].startswith("model `poster_mlp` needs ['poster'] as well")
     assert out[6]["model"] == "poster_mlp"
+    # A field the model does not read is ignored with a warning, not an error.
+    out = _batch(capsys, tmp_path / "movies.jsonl", tmp_path / "preds.jsonl", "--model", "nb", status=3)
+    assert [entry["row"] for entry in out if "error" in entry] == [2, 3]
+    assert f"poster {tmp_path / 'missing.jpg'} not found: ignored (`nb` does not read poster)" in out[3]["warnings"]
+    assert "runtime must be a number of minutes, not 'long': ignored (`nb` does not read runtime)" in out[4]["warnings"]
+
+
+def test_a_batch_without_a_failed_row_exits_0_and_one_with_only_failed_rows_exits_3(trained, capsys, tmp_path):
+    _write_jsonl(tmp_path / "good.jsonl", [{"overview": "A crew plans one last bank heist."}])
+    assert main(["--input", str(tmp_path / "good.jsonl"), "--model", "nb"]) == 0
+    _write_jsonl(tmp_path / "bad.jsonl", [{"title": "Heat"}])
+    assert main(["--input", str(tmp_path / "bad.jsonl"), "--model", "nb"]) == ROWS_FAILED
+    assert capsys.readouterr().err.endswith(
+        "predicted 0 of 1 movies; 1 could not be predicted (their lines hold the error)\n"
+    )
 
 
 def test_each_model_and_featurizer_is_loaded_once(trained, tmp_path, monkeypatch):

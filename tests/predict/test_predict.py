@@ -136,9 +136,30 @@ def test_clear_errors(trained, capsys, tmp_path):
         (["--overview-file", str(tmp_path / "none.txt")], f"overview file {tmp_path / 'none.txt'} not found"),
         (["--overview", "A heist.", "--runtime", "long"], "runtime must be a number of minutes, not 'long'"),
         (["--input", str(tmp_path / "none.jsonl")], f"input file {tmp_path / 'none.jsonl'} not found"),
+        (
+            ["--overview", "A heist.", "--release-date", "2014-13-45"],
+            "release date 2014-13-45 is not a day of the calendar",
+        ),
     ]
     for args, message in cases:
         assert message in _one_line_error(capsys, *args), args
+
+
+def test_what_the_model_does_not_read_is_ignored_with_a_warning_and_odd_overviews_are_warned_about(
+    trained, capsys, tmp_path
+):
+    (tmp_path / "broken.jpg").write_bytes(b"not an image")
+    result = _predict(capsys, "--overview", "A heist.", "--poster", str(tmp_path / "broken.jpg"), "--model", "nb")
+    assert result["model"] == "nb" and result["inputs_used"] == ["overview"]
+    assert any(w.startswith(f"poster {tmp_path / 'broken.jpg'} is not a readable image") for w in result["warnings"])
+    french = "Un jeune sorcier découvre son destin dans une école de magie et affronte le mage noir."
+    result = _predict(capsys, "--overview", french, "--model", "nb")
+    assert "the overview looks like language `fr`, not English" in " ".join(result["warnings"])
+    long = " ".join(["A crew plans one last bank heist in the city."] * 200)
+    result = _predict(capsys, "--overview", long, "--model", "nb")
+    assert result["warnings"] == [
+        "the overview has 2000 words: only its first 1000 are read (more than any model reads of an overview)"
+    ]
 
 
 def test_a_damaged_model_file_is_named_with_the_fix(trained, capsys, tmp_path, monkeypatch):
