@@ -2,7 +2,7 @@
 
 Run after `dvc repro` (or `dvc pull`), from the repository root:
     python -m bench.predict_vs_encoder [--movies 1500] [--repeats 3] [--poster]
-       [--output bench/results/predict_vs_encoder.json]
+       [--output FILE]   (default bench/results/predict_vs_encoder.json, with --poster ..._poster.json)
 The movies are the first movies of data/dataset.parquet (any subset: there are 950 test movies),
 with their title and overview only (with --poster, their posters too), written as a JSON Lines
 file. Each repeat runs fresh processes, one after the other so that all see the same machine load,
@@ -36,7 +36,10 @@ from typing import Any
 from bench.predict_speed import write_movies
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results" / "predict_vs_encoder.json"
+RESULTS = {
+    False: ROOT / "bench/results/predict_vs_encoder.json",
+    True: ROOT / "bench/results/predict_vs_encoder_poster.json",
+}
 TARGET = 0.8
 
 
@@ -102,8 +105,9 @@ def main() -> None:
     parser.add_argument("--movies", type=int, default=1500)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--poster", action="store_true", help="movies with posters: the text-and-poster default")
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--output", type=Path)
     args = parser.parse_args()
+    args.output = args.output or RESULTS[args.poster]
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
