@@ -33,9 +33,10 @@ ID_KEYS = ("id", "movie_id")
 KNOWN_KEYS = {*INPUT_FIELDS, *POSTER_KEYS, *ID_KEYS}
 # Movies predicted together. MiniLM runs full batches of texts of one padded length, so every chunk
 # ends with a part-filled batch per length: in chunks of 256, 950 texts took 60 batches where 38 do
-# in one chunk. A chunk holds at most CHUNK_POSTERS decoded posters (~150 KB each at TMDB's w185).
+# in one chunk. A chunk holds at most CHUNK_POSTERS decoded posters (~150 KB each at TMDB's w185,
+# so ~150 MB): chunks of 256 posters cut the texts of movies with posters short again.
 CHUNK_MOVIES = 4096
-CHUNK_POSTERS = 256
+CHUNK_POSTERS = 1024
 
 
 @dataclass
