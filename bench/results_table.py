@@ -1,4 +1,4 @@
-"""Every model under every decision rule, with 95 % intervals: the README's results table.
+"""Every model under every decision rule, with 95 % intervals: the results tables of docs/results.md.
 
     python -m bench.results_table [--rule tuned_thresholds]
 Run after `dvc repro`: reads reports/models/<model>.json for the models of dvc.yaml's `vars.models`

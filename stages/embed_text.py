@@ -10,13 +10,12 @@ from movie_genres.features.feature_cache import FeatureCache
 from movie_genres.features.sentence_encoder import SentenceEncoder, embedding_chunks, find_model_dir, movie_texts
 from movie_genres.features.store import write_dense_features
 from movie_genres.params import EmbedTextParams, FeatureCacheParams, FeatureEngineParams, load_section, read_params
-from movie_genres.stage_io import run_stage, setup_logging, write_json
+from movie_genres.stage_io import run_stage, write_json
 
 log = logging.getLogger(__name__)
 
 
 def main() -> None:
-    setup_logging()
     raw = read_params()
     params = load_section(raw, "embed_text", EmbedTextParams)
     cache_dir = load_section(raw, "feature_cache", FeatureCacheParams).dir

@@ -5,11 +5,10 @@ from movie_genres.data.contract import require_movies
 from movie_genres.data.dataset import genre_table, normalise_movies, write_table
 from movie_genres.data.sources import collect, source_name
 from movie_genres.params import FetchListParams, load_section, read_params
-from movie_genres.stage_io import run_stage, setup_logging, write_csv, write_json
+from movie_genres.stage_io import run_stage, write_csv, write_json
 
 
 def main() -> None:
-    setup_logging()
     raw_params = read_params()
     params = load_section(raw_params, "fetch_list", FetchListParams)
     raw, genre_names, source_report = collect(raw_params, params)

@@ -6,13 +6,12 @@ from movie_genres import paths
 from movie_genres.data.dataset import read_table
 from movie_genres.data.posters import bundled_source, collect_posters
 from movie_genres.params import FetchListParams, FetchPostersParams, load_section, read_params
-from movie_genres.stage_io import run_stage, setup_logging, write_csv, write_json
+from movie_genres.stage_io import run_stage, write_csv, write_json
 from movie_genres.tmdb.client import tmdb_from_params
 from movie_genres.tmdb.posters import tmdb_source
 
 
 def main() -> None:
-    setup_logging()
     raw = read_params()
     fetch_list = load_section(raw, "fetch_list", FetchListParams)
     params = load_section(raw, "fetch_posters", FetchPostersParams)

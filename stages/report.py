@@ -9,7 +9,9 @@ from movie_genres import paths
 from movie_genres.data.posters import PosterArchive
 from movie_genres.files import atomic_path
 from movie_genres.params import EvaluateParams, load_section, read_params
+from movie_genres.predict.api import Predictor
 from movie_genres.report.inputs import (
+    SHARED_TRAINING_PARAMS,
     read_data_summary,
     read_default_models,
     read_genre_plots,
@@ -28,9 +30,10 @@ def main() -> None:
     raw = read_params()
     params = load_section(raw, "report", ReportParams)
     top_k = load_section(raw, "evaluate", EvaluateParams).top_k
+    predictor = Predictor()  # reads the model cards: what each model reads, as predict sees it
     with PosterArchive(paths.POSTERS) as posters:
         page = build_page(
-            [read_model(model) for model in args.models],
+            [read_model(model, predictor, raw) for model in args.models],
             read_test_movies(args.models),
             read_data_summary(),
             read_default_models(),
@@ -38,6 +41,7 @@ def main() -> None:
             posters.read,
             params,
             top_k,
+            {section: raw[section] for section in SHARED_TRAINING_PARAMS},
         )
     with atomic_path(paths.REPORTS / "report.html") as partial:
         partial.write_text(page, encoding="utf-8")

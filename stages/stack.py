@@ -6,11 +6,10 @@ from movie_genres.models.predictions import Predictions, load_predictions, save_
 from movie_genres.models.stacking import fit_stack
 from movie_genres.models.training import ModelCard, labels_of, load_labels, save_card
 from movie_genres.params import OutOfFoldParams, StackParams, load_section, load_seed, read_params
-from movie_genres.stage_io import run_stage, save_model, setup_logging
+from movie_genres.stage_io import run_stage, save_model
 
 
 def main() -> None:
-    setup_logging()
     raw = read_params()
     params = load_section(raw, "stack", StackParams)
     folds = load_section(raw, "out_of_fold", OutOfFoldParams).folds

@@ -21,7 +21,7 @@ from movie_genres.params import (
     load_seed,
     read_params,
 )
-from movie_genres.stage_io import run_stage, save_model, setup_logging, write_json
+from movie_genres.stage_io import run_stage, save_model, write_json
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,6 @@ def main() -> None:
     parser.add_argument("algorithm", choices=sorted(TRAINERS))
     parser.add_argument("features", type=Path, nargs="+", help="feature files (.npz)")
     args = parser.parse_args()
-    setup_logging()
     raw = read_params()
     params = load_section(raw, f"train_{args.model}", LinearModelParams)
     out_of_fold = load_section(raw, "out_of_fold", OutOfFoldParams)

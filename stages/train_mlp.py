@@ -17,7 +17,7 @@ from movie_genres.models.mlp import make_deterministic, predict_probabilities, r
 from movie_genres.models.out_of_fold import write_out_of_fold
 from movie_genres.models.training import ModelCard, load_modelling_data, save_card, save_scores
 from movie_genres.params import MlpParams, OutOfFoldParams, TrainingInputParams, load_section, load_seed, read_params
-from movie_genres.stage_io import run_stage, setup_logging, write_json
+from movie_genres.stage_io import run_stage, write_json
 
 
 def main() -> None:
@@ -25,7 +25,6 @@ def main() -> None:
     parser.add_argument("model", help="model name; its params section is train_<model>")
     parser.add_argument("features", type=Path, nargs="+", help="feature files (.npz) the model reads")
     args = parser.parse_args()
-    setup_logging()
     raw = read_params()
     params = load_section(raw, f"train_{args.model}", MlpParams)
     out_of_fold = load_section(raw, "out_of_fold", OutOfFoldParams)

@@ -11,7 +11,7 @@ from movie_genres.models.linear import refit_and_score, train_multinomial_nb
 from movie_genres.models.out_of_fold import write_out_of_fold
 from movie_genres.models.training import ModelCard, load_modelling_data, save_card, save_scores
 from movie_genres.params import OutOfFoldParams, TrainNbParams, load_section, load_seed, read_params
-from movie_genres.stage_io import run_stage, save_model, setup_logging
+from movie_genres.stage_io import run_stage, save_model
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -19,7 +19,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("model", help="model name; its params section is train_<model>")
     parser.add_argument("features", type=Path, nargs="+", help="feature files (.npz) of counts")
     args = parser.parse_args(argv)
-    setup_logging()
     raw = read_params()
     params = load_section(raw, f"train_{args.model}", TrainNbParams)
     out_of_fold = load_section(raw, "out_of_fold", OutOfFoldParams)

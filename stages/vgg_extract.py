@@ -9,11 +9,10 @@ from movie_genres.features.feature_cache import FeatureCache
 from movie_genres.features.poster_features import feature_chunks, poster_fingerprint, skipped_table
 from movie_genres.features.store import write_dense_features
 from movie_genres.params import FeatureCacheParams, FeatureEngineParams, VggExtractParams, load_section, read_params
-from movie_genres.stage_io import run_stage, setup_logging, write_csv, write_json
+from movie_genres.stage_io import run_stage, write_csv, write_json
 
 
 def main() -> None:
-    setup_logging()
     raw = read_params()
     params = load_section(raw, "vgg_extract", VggExtractParams)
     cache_dir = load_section(raw, "feature_cache", FeatureCacheParams).dir

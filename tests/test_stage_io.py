@@ -59,6 +59,17 @@ def test_a_bug_under_dvc_keeps_its_traceback_and_adds_the_restore_line(monkeypat
     ]
 
 
+def test_run_stage_sets_logging_up_so_a_stage_need_not():
+    """A fresh process (pytest owns this one's logging): a stage's INFO line reaches stderr, with time and logger."""
+    stage = (
+        "import logging; from movie_genres.stage_io import run_stage;"
+        " run_stage(lambda: logging.getLogger('stages.x').info('hi'))"
+    )
+    done = run([sys.executable, "-c", stage], ROOT)
+    assert done.returncode == 0, done.stderr
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d [\d:,]+ stages\.x INFO hi\n", done.stderr), done.stderr
+
+
 @pytest.mark.e2e
 def test_after_a_failed_dvc_repro_the_restore_line_brings_back_the_last_good_outputs(tmp_path):
     """The real DVC on a copy of the project: a good fetch_list, committed; a bad table makes the next run

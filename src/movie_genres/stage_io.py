@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 
 def setup_logging() -> None:
+    """INFO lines with time and logger on stderr; `run_stage` calls it, so every stage logs the same way."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
 
@@ -44,7 +45,7 @@ TRACEBACK_VARIABLE = "MOVIE_GENRES_TRACEBACK"
 
 
 def run_stage(main: Callable[[], object]) -> None:
-    """Run a stage's `main`; a UserError ends it with its one-line message and exit status 2.
+    """Run a stage's `main` with logging set up; a UserError ends it with its one-line message and exit status 2.
 
     `-v` on the command line (or MOVIE_GENRES_TRACEBACK=1, e.g. around `dvc repro`) shows the
     traceback as well. Any other exception is a bug and always shows its traceback. Under DVC, either
@@ -52,6 +53,7 @@ def run_stage(main: Callable[[], object]) -> None:
     """
     verbose = any(arg in ("-v", "--verbose") for arg in sys.argv[1:]) or os.environ.get(TRACEBACK_VARIABLE) == "1"
     sys.argv[1:] = [arg for arg in sys.argv[1:] if arg not in ("-v", "--verbose")]
+    setup_logging()
     try:
         main()
     except Exception as err:

@@ -42,7 +42,7 @@ def sources() -> pd.DataFrame:
 
 
 def test_sources_are_the_modelled_movies(sources):
-    assert len(sources) == 4748  # README: 4,748 movies have a poster, an overview and a genre
+    assert len(sources) == 4748  # README and docs/results.md: 4,748 movies have a poster, an overview and a genre
 
 
 def test_overview_keeps_the_words_in_another_arrangement(sources):

@@ -56,6 +56,24 @@ def test_the_archive_is_byte_identical_between_runs(poster_dir, tmp_path):
     assert (tmp_path / "one.zip").read_bytes() == (tmp_path / "two.zip").read_bytes()
 
 
+def test_a_run_that_fails_half_way_keeps_the_old_archive_and_leaves_no_temporary_file(poster_dir, tmp_path):
+    folder, ids = poster_dir
+    archive = tmp_path / "posters.zip"
+    collect_posters(_movies(ids), bundled_source(folder), archive, progress=False)
+    before = archive.read_bytes()
+    read = bundled_source(folder)
+
+    def fails_on_the_third(movie_id: int, poster_ref: str | None) -> bytes:
+        if movie_id == ids[2]:
+            raise TmdbError("the image server went away")
+        return read(movie_id, poster_ref)
+
+    with pytest.raises(TmdbError):
+        collect_posters(_movies(ids), fails_on_the_third, archive, progress=False)
+    assert archive.read_bytes() == before
+    assert sorted(tmp_path.iterdir()) == sorted([folder, archive])  # no `.posters.zip.*.partial`
+
+
 def _tmdb_movies(n: int, start: int = 0) -> pd.DataFrame:
     ids = [int(p.stem) for p in sorted(POSTERS.iterdir())[start : start + n]]
     return pd.DataFrame({"movie_id": ids, "poster_ref": [f"/{i}.jpg" for i in ids]})

@@ -9,6 +9,7 @@ image, log no console error or warning, and ask for nothing but itself and its `
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -30,7 +31,8 @@ from movie_genres.models.predictions import Predictions, at_least_one_genre, sav
 from movie_genres.params import FetchListParams, load_section, read_params
 from movie_genres.report.gallery import best_and_worst, genre_marks, per_movie_f1
 from movie_genres.report.images import thumbnail
-from movie_genres.report.inputs import GENRE_PLOTS, Figure, breakdown_file, parse_rules
+from movie_genres.report.inputs import GENRE_PLOTS, SHARED_TRAINING_PARAMS, Figure, breakdown_file, parse_rules
+from movie_genres.report.page import TEMPLATE
 from tests.conftest import ROOT
 from tests.dvc_repo import evaluated_models, set_params
 from tests.headless_browser import CHROMIUM
@@ -131,6 +133,11 @@ PREDICTED = {
 # nb's tuned thresholds: 0.5 but Drama's 0.3 (Pulp Fiction scores Drama 0.4: a false positive only under
 # the tuned threshold) and Comedy's 0.62 (Forrest Gump scores exactly that: predicted).
 NB_THRESHOLDS = {"Drama": 0.3, "Comedy": 0.62}
+# Each model's card (what it was trained on) and model file, whose MD5 the leaderboard shows.
+CARDS = {
+    "svm": {"kind": "margin", "artifact": str(paths.model_file("svm")), "features": [str(paths.TEXT_TFIDF)]},
+    "nb": {"kind": "probability", "artifact": str(paths.model_file("nb")), "features": [str(paths.TEXT_COUNTS)]},
+}
 
 
 def _scores(model: str, genre_names: list[str]) -> np.ndarray:
@@ -173,6 +180,8 @@ def build_inputs(repo: Path, bundled: tuple[pd.DataFrame, dict[int, str]]) -> No
         decision = {"thresholds": thresholds, "out_of_fold_f1_micro": 0.55 if model == "svm" else 0.5}
         (repo / paths.model_decision(model)).parent.mkdir(parents=True, exist_ok=True)
         (repo / paths.model_decision(model)).write_text(json.dumps(decision))
+        (repo / paths.model_card(model)).write_text(json.dumps({"name": model, **CARDS[model]}))
+        (repo / CARDS[model]["artifact"]).write_bytes(f"the trained {model}".encode())
         # The project's own figures for these models (the data summary's too), and its genre plots.
         for path in (breakdown_file(model), paths.PLOTS / "per_genre" / f"{model}.csv"):
             (repo / path).parent.mkdir(parents=True, exist_ok=True)
@@ -215,7 +224,7 @@ def test_the_page_is_self_contained(report_page):
     assert len(sources) == len(GENRE_PLOTS) + len(TEST_IDS)
     assert all(source.startswith(("data:image/png;base64,", "data:image/jpeg;base64,")) for source in sources)
     assert "Mr. &amp; Mrs. Smith" in page  # titles are escaped
-    assert "Wuthering Heights" not in page and "At World&#x27;s End" not in page  # not a test movie
+    assert "Wuthering Heights" not in page and "At World&#39;s End" not in page  # not a test movie
 
 
 def test_the_leaderboard_ranks_by_tuned_micro_f1_and_marks_the_predict_rule(report_page):
@@ -236,6 +245,20 @@ def test_the_leaderboard_ranks_by_tuned_micro_f1_and_marks_the_predict_rule(repo
     assert "95 % bootstrap interval (1,000 resamples of the 950 test movies)" in page
     # The default model of `predict` for a movie with every input: the defaults file's largest input set.
     assert re.search(r'<b>svm</b> <span class="badge default">', page)
+
+
+def test_the_leaderboard_says_what_each_model_reads_and_what_it_was_built_from(report_page):
+    page = report_page.read_text()
+    repo = report_page.parents[1]
+    for model in MODELS:
+        reads = re.search(rf'data-model="{model}".*?<td class="reads" rowspan="3">([^<]*)<', page, re.DOTALL)
+        assert reads and reads.group(1) == "overview", model
+        md5 = hashlib.md5((repo / CARDS[model]["artifact"]).read_bytes()).hexdigest()  # what dvc.lock records
+        assert f'<code>{CARDS[model]["artifact"]}</code> md5 <code class="md5">{md5}</code>' in page
+    # Each model's own training params, as params.yaml has them; the shared ones once, in the note.
+    assert "<code>train_svm</code>: C=[0.01, 0.1, 1], class_weight=balanced, cv_folds=5," in page
+    assert "<code>train_nb</code>: alpha=1.0<" in page
+    assert "Every training stage also reads <code>seed</code> 42, <code>out_of_fold.folds</code> 5," in page
 
 
 # --- In a browser ---------------------------------------------------------------------------------------
@@ -317,14 +340,33 @@ def test_the_report_stage_reads_every_evaluated_model():
         deps = {Path(dep.def_path) for dep in stage.deps}
         assert stage.cmd.split()[3:] == models
         assert [Path(out.def_path) for out in stage.outs] == [REPORT]
+        params = {key for dep in stage.deps if hasattr(dep, "params") for key in dep.params}
+        trained = {Path(out.def_path) for s in repo.index.stages for out in s.outs}
+    assert TEMPLATE.relative_to(ROOT) in deps, "report does not depend on its template"
     for model in models:
+        (artifact,) = {paths.model_file(model, suffix) for suffix in (".pkl", ".keras")} & trained
         wanted = {
             breakdown_file(model),
             paths.PLOTS / "per_genre" / f"{model}.csv",
             paths.model_decision(model),
             paths.predictions_file(model),
+            paths.model_card(model),
+            artifact,
         }
         assert wanted <= deps, f"report does not depend on {sorted(map(str, wanted - deps))}"
+        own = "stack" if model.startswith("stack_") else f"train_{model}"
+        assert {own, *SHARED_TRAINING_PARAMS} <= params, f"report does not depend on params {own}"
+
+
+def test_the_leaderboard_shows_every_param_a_training_stage_reads():
+    """A training stage reads its own section (train_<model>, stack) and the shared ones, nothing else."""
+    from dvc.repo import Repo
+
+    with Repo(str(ROOT)) as repo:
+        for stage in repo.index.stages:
+            if stage.name.startswith("train_") or stage.name == "stack":
+                read = {key.split(".")[0] for dep in stage.deps if hasattr(dep, "params") for key in dep.params}
+                assert read <= {stage.name, *SHARED_TRAINING_PARAMS}, f"{stage.name} reads {sorted(read)}"
 
 
 def test_the_shipped_report_params_load_and_a_bad_one_is_named():

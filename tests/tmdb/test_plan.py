@@ -43,9 +43,9 @@ def test_the_default_plan_cannot_hold_10000_movies_and_says_what_would():
     assert "\n  discover_years_per_genre=6 (now 1;" in message  # 1,000 + 6 x 1,900 = 12,400
 
 
-def test_the_readme_example_holds_its_n_movies_with_room_for_duplicates():
-    readme = (ROOT / "README.md").read_text()
-    (example,) = [line for line in readme.splitlines() if "fetch_list.tmdb.n_movies=" in line]
+def test_the_documented_example_holds_its_n_movies_with_room_for_duplicates():
+    page = (ROOT / "docs/data.md").read_text()
+    (example,) = [line for line in page.splitlines() if "fetch_list.tmdb.n_movies=" in line]
     settings = {name: int(value) for name, value in re.findall(r"-S fetch_list\.tmdb\.(\w+)=(\d+)", example)}
     params = _default_params(**settings)
     capacity = _capacity(params)

@@ -20,7 +20,7 @@ def test_an_interrupted_write_leaves_no_entry_and_no_temporary_file(tmp_path, mo
     def crash(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("movie_genres.tmdb.request_cache.os.replace", crash)
+    monkeypatch.setattr("movie_genres.files.os.replace", crash)
     with pytest.raises(KeyboardInterrupt):
         cache.put("k", b"data")
     assert cache.get("k") is None
@@ -30,6 +30,7 @@ def test_an_interrupted_write_leaves_no_entry_and_no_temporary_file(tmp_path, mo
 def test_a_temporary_file_left_by_a_killed_run_is_not_an_entry(tmp_path):
     cache = RequestCache(tmp_path)
     cache.put("k", b"whole")
-    (cache.path("other").parent).mkdir(parents=True, exist_ok=True)
-    (cache.path("other").parent / ".partial-abc").write_bytes(b"half")
+    other = cache.path("other")
+    other.parent.mkdir(parents=True, exist_ok=True)
+    (other.parent / f".{other.name}.abc.partial").write_bytes(b"half")  # files.atomic_path's name for it
     assert cache.get("other") is None and cache.get("k") == b"whole"

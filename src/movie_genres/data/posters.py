@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import re
 import zipfile
 from collections.abc import Callable, Iterable
@@ -18,6 +17,8 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 from tqdm import tqdm
+
+from movie_genres.files import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -69,14 +70,12 @@ def bundled_source(poster_dir: Path) -> PosterSource:
 def collect_posters(movies: pd.DataFrame, source: PosterSource, archive: Path, progress: bool = True) -> pd.DataFrame:
     """Fetch and check each movie's poster into `archive`; return the manifest of movies without one.
 
-    The archive is written under a temporary name and renamed at the end, so an interrupted run
-    never leaves a half-written archive that looks complete.
+    The archive is written under a temporary name and renamed at the end (`files.atomic_path`), so an
+    interrupted run never leaves a half-written archive that looks complete.
     """
-    archive.parent.mkdir(parents=True, exist_ok=True)
-    partial = archive.with_name(archive.name + ".partial")
     missing = []
     rows: Iterable = zip(movies["movie_id"], movies["poster_ref"])
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as zf:
+    with atomic_path(archive) as partial, zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as zf:
         for movie_id, poster_ref in tqdm(rows, total=len(movies), desc="posters", unit="poster", disable=not progress):
             try:
                 data = source(int(movie_id), None if pd.isna(poster_ref) else str(poster_ref))
@@ -86,7 +85,6 @@ def collect_posters(movies: pd.DataFrame, source: PosterSource, archive: Path, p
                 continue
             # A fixed timestamp keeps the archive byte-identical between runs.
             zf.writestr(zipfile.ZipInfo(entry_name(int(movie_id)), date_time=(1980, 1, 1, 0, 0, 0)), data)
-    os.replace(partial, archive)
     if missing:
         log.warning("%d of %d movies have no usable poster (see the manifest)", len(missing), len(movies))
     return pd.DataFrame(missing, columns=MISSING_COLUMNS)

@@ -29,8 +29,8 @@ from movie_genres.features.feature_cache import (
     tensorflow_runtime,
 )
 from movie_genres.features.store import Features
+from movie_genres.parallel import ordered_map
 from movie_genres.params import ImageInputParams, VggExtractParams
-from movie_genres.tmdb.parallel import ordered_map
 
 log = logging.getLogger(__name__)
 

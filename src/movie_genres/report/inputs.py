@@ -5,6 +5,7 @@ The only module of the report that opens files; the rest builds the page from wh
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,7 +17,9 @@ import pandas as pd
 
 from movie_genres import paths
 from movie_genres.data.dataset import label_matrix, read_table, subset_mask
+from movie_genres.evaluation.default_models import INPUTS
 from movie_genres.models.predictions import load_predictions
+from movie_genres.predict.api import Predictor
 
 # The decision rules `evaluate` judges every model under, in the order the page lists them.
 RULES = ("fixed_threshold", "top_k", "tuned_thresholds")
@@ -24,6 +27,9 @@ RULES = ("fixed_threshold", "top_k", "tuned_thresholds")
 FIGURES = ("f1_micro", "f1_samples", "f1_macro", "per_movie_precision", "per_movie_recall")
 # The PNGs of `genre_analysis` the page embeds, in its order.
 GENRE_PLOTS = ("genre_coclusters.png", "genre_cooccurrence.png")
+# The params sections training stages share; each model's own section is `train_<model>` or `stack`
+# (tests/evaluation/test_report.py checks that no training stage reads another).
+SHARED_TRAINING_PARAMS = ("seed", "out_of_fold", "training_input")
 
 
 @dataclass(frozen=True)
@@ -45,8 +51,22 @@ class Breakdown:
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """What a model reads and what it was built from."""
+
+    inputs: list[str]  # what `predict` must be given for it: overview, poster, details (INPUTS order)
+    features: list[str]  # the feature files it was trained on (its model card)
+    components: list[str]  # a stacked model: the models whose scores it reads
+    artifact: str  # the trained model file
+    md5: str  # of that file, as dvc.lock records it: the build's revision (a commit cannot be in a file git tracks)
+    stage: str  # the training stage
+    params: dict[str, Any]  # the stage's own params section (a stack: C and its models)
+
+
+@dataclass(frozen=True)
 class ModelResults:
     name: str
+    provenance: Provenance
     breakdown: Breakdown
     per_genre: pd.DataFrame  # genre, precision, recall, f1, support: test movies, under the tuned thresholds
     thresholds: dict[str, float]  # genre -> tuned threshold (what `predict` applies)
@@ -103,10 +123,45 @@ def read_breakdown(model: str) -> Breakdown:
     return Breakdown(breakdown["headline_rule"], parse_rules(breakdown["rules"]), breakdown.get("bootstrap", {}))
 
 
-def read_model(model: str) -> ModelResults:
+def file_md5(path: Path) -> str:
+    """The file's MD5, the hash DVC 3 records for it in dvc.lock."""
+    digest = hashlib.md5()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def training_params(model: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The stage that trains `model` and its own params section: `train_<model>`, or `stack` for a stacked
+    model (its C and the models it stacks)."""
+    own = f"train_{model}"
+    if own in params:
+        return own, params[own]
+    return "stack", {"C": params["stack"]["C"], "models": params["stack"]["models"][model]}
+
+
+def read_provenance(model: str, predictor: Predictor, params: dict[str, Any]) -> Provenance:
+    card = predictor.card(model)
+    needs = predictor.needed_inputs(model)
+    stage, own = training_params(model, params)
+    return Provenance(
+        inputs=[name for name in INPUTS if name in needs],
+        features=list(card.features),
+        components=list(card.components),
+        artifact=card.artifact,
+        md5=file_md5(Path(card.artifact)),
+        stage=stage,
+        params=own,
+    )
+
+
+def read_model(model: str, predictor: Predictor, params: dict[str, Any]) -> ModelResults:
+    """A model's results; `predictor` reads its card (what it reads), `params` is params.yaml."""
     decision = json.loads(paths.model_decision(model).read_text())
     return ModelResults(
         name=model,
+        provenance=read_provenance(model, predictor, params),
         breakdown=read_breakdown(model),
         per_genre=pd.read_csv(paths.PLOTS / "per_genre" / f"{model}.csv"),
         thresholds={genre: float(value) for genre, value in decision["thresholds"].items()},

@@ -22,11 +22,11 @@ import pandas as pd
 from tqdm import tqdm
 
 from movie_genres.data.dataset import DETAIL_COLUMNS, MOVIE_COLUMNS
+from movie_genres.parallel import ordered_map
 from movie_genres.params import FetchListParams, TmdbHttpParams, TmdbListParams, load_section
 from movie_genres.tmdb.auth import credentials_from_env
 from movie_genres.tmdb.failures import Failed, incomplete, or_failed
 from movie_genres.tmdb.http import RetryPolicy, TmdbError, TmdbHttp, TmdbNotFound
-from movie_genres.tmdb.parallel import ordered_map
 from movie_genres.tmdb.plan import (
     PAGE_LIMIT,
     UNKNOWN_SIZE,

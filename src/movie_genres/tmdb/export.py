@@ -53,11 +53,11 @@ from tqdm import tqdm
 from movie_genres.data.dataset import DETAIL_COLUMNS, MOVIE_COLUMNS, read_table
 from movie_genres.errors import UserError
 from movie_genres.files import atomic_path
+from movie_genres.parallel import ordered_map
 from movie_genres.params import TmdbExportParams
 from movie_genres.tmdb.client import TmdbClient, detail_fields, details_or_none, movie_fields
 from movie_genres.tmdb.failures import Failed, incomplete, or_failed
 from movie_genres.tmdb.http import BadAnswer, TmdbHttp, TmdbRefused
-from movie_genres.tmdb.parallel import ordered_map
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ import pandas as pd
 from tqdm import tqdm
 
 from movie_genres.data.posters import PosterSource, PosterUnavailable, check_image
+from movie_genres.parallel import ordered_map
 from movie_genres.tmdb.client import TmdbClient
 from movie_genres.tmdb.failures import Failed, incomplete, or_failed
 from movie_genres.tmdb.http import BadAnswer, TmdbNotFound, TmdbRefused
-from movie_genres.tmdb.parallel import ordered_map
 
 NOT_ON_TMDB = "not on TMDB (HTTP 404)"
 

@@ -1,17 +1,17 @@
 """An on-disk cache of checked answers, keyed by request, written so that a crash never leaves half a file.
 
-Each answer is written to a temporary file in the same folder and renamed into place: a reader (or
-the next run after a `kill -9`) sees either the whole answer or none. Keys are the request without
-its credentials, and files are named by the key's SHA-256, so no secret ever reaches a file name.
+Each answer is written to a temporary file in the same folder and renamed into place (`files.atomic_path`):
+a reader (or the next run after a `kill -9`) sees either the whole answer or none. Keys are the request
+without its credentials, and files are named by the key's SHA-256, so no secret ever reaches a file name.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 from urllib.parse import urlencode
+
+from movie_genres.files import atomic_path
 
 
 def request_key(url: str, query: dict[str, object] | None = None) -> str:
@@ -36,17 +36,9 @@ class RequestCache:
             return None
 
     def put(self, key: str, data: bytes) -> None:
-        path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         # No fsync: a killed process loses nothing the kernel already has; power loss is out of scope.
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with atomic_path(self.path(key)) as partial:
+            partial.write_bytes(data)
 
     def __contains__(self, key: str) -> bool:
         return self.path(key).is_file()
