@@ -8,7 +8,7 @@ from movie_genres.data.posters import bundled_source, collect_posters
 from movie_genres.params import FetchListParams, FetchPostersParams, load_section, read_params
 from movie_genres.stage_io import run_stage, write_csv, write_json
 from movie_genres.tmdb.client import tmdb_from_params
-from movie_genres.tmdb.posters import tmdb_source
+from movie_genres.tmdb.posters import BROKEN_ON_TMDB, tmdb_source
 
 
 def main() -> None:
@@ -24,7 +24,19 @@ def main() -> None:
         poster_source = bundled_source(paths.BUNDLED_POSTERS)
     missing = collect_posters(movies, poster_source, paths.POSTERS)
     write_csv(paths.MISSING_POSTERS, missing)
-    counts = {"movies": len(movies), "with_poster": len(movies) - len(missing), "without_poster": len(missing)}
+    broken = int(missing["reason"].str.startswith(BROKEN_ON_TMDB).sum())
+    if broken:
+        logging.getLogger(__name__).warning(
+            "%d movies have no poster as TMDB serves it broken (see %s); tmdb_http.retry_broken: true asks again",
+            broken,
+            paths.MISSING_POSTERS,
+        )
+    counts = {
+        "movies": len(movies),
+        "with_poster": len(movies) - len(missing),
+        "without_poster": len(missing),
+        "broken_on_tmdb": broken,
+    }
     write_json(paths.data_report("fetch_posters"), counts)
     write_json(
         paths.data_metrics("fetch_posters"), {"Kept": counts["with_poster"], "Dropped": counts["without_poster"]}

@@ -76,6 +76,13 @@ def _with(section: str, key: str, value):
         (
             "tmdb_http",
             TmdbHttpParams,
+            "stop_after_failures",
+            2,
+            "`tmdb_http.stop_after_failures`: Input should be greater than or equal to 3",
+        ),
+        (
+            "tmdb_http",
+            TmdbHttpParams,
             "cache_dir",
             " ",
             "`tmdb_http.cache_dir`: String should match pattern '\\S', got ' ' (a folder path)",

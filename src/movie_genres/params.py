@@ -99,6 +99,9 @@ class TmdbHttpParams(StrictParams):
     max_retries: int = Field(ge=0, le=20)
     backoff_base_s: float = Field(gt=0)
     cache_dir: str = Field(pattern=r"\S", description="a folder path")
+    # The streak that stops a run spans 3 different requests (tmdb.watch), so it is 3 tries long at least.
+    stop_after_failures: int = Field(ge=3, description="failed tries in a row, across requests, that stop a run")
+    retry_broken: bool
 
 
 class FeatureCacheParams(StrictParams):

@@ -229,6 +229,7 @@ def test_a_listed_movie_tmdb_no_longer_has_is_recorded_as_gone(fake_tmdb, tmp_pa
         "over_max_ids": 0,
         "selected": 31,
         "gone": 1,
+        "broken": 0,
     }
     assert report["movies_in"] == 30
     movies = pd.read_parquet(repo / "data/movies.parquet")

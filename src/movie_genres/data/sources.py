@@ -36,6 +36,7 @@ def collect(raw_params: dict[str, Any], params: FetchListParams) -> tuple[pd.Dat
     else:
         collection = collect_movies(client, params.tmdb)
         movies, genre_names = collection.movies, collection.genre_names
-        added = {"details_missing": len(collection.details_missing)} if params.tmdb.details else {}
+        details = {"details_missing": collection.details_missing, "details_broken": collection.details_broken}
+        added = {name: len(ids) for name, ids in details.items()} if params.tmdb.details else {}
     check_movies(movies, source_name(params), lambda row: f"movie {movies['movie_id'].iat[row]}")
     return movies, genre_names, added

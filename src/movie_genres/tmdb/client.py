@@ -25,8 +25,9 @@ from movie_genres.data.dataset import DETAIL_COLUMNS, MOVIE_COLUMNS
 from movie_genres.parallel import ordered_map
 from movie_genres.params import FetchListParams, TmdbHttpParams, TmdbListParams, load_section
 from movie_genres.tmdb.auth import credentials_from_env
+from movie_genres.tmdb.broken import BrokenAnswers
 from movie_genres.tmdb.failures import Failed, incomplete, or_failed
-from movie_genres.tmdb.http import RetryPolicy, TmdbError, TmdbHttp, TmdbNotFound
+from movie_genres.tmdb.http import RetryPolicy, TmdbBroken, TmdbError, TmdbHttp, TmdbNotFound
 from movie_genres.tmdb.plan import (
     PAGE_LIMIT,
     UNKNOWN_SIZE,
@@ -56,14 +57,22 @@ class Page:
         return ListSize(self.total_pages, self.total_results)
 
 
+@dataclass(frozen=True)
+class Broken:
+    """TMDB served a movie's details broken the same way on every try in two runs (tmdb.broken): it is dropped."""
+
+    reason: str
+
+
 @dataclass
 class Collection:
-    """A collected list: raw movie rows in request order (duplicates included), genre names, and the
-    movies TMDB has no details for (HTTP 404)."""
+    """A collected list: raw movie rows in request order (duplicates included), genre names, the movies
+    TMDB has no details for (HTTP 404), and those dropped as their details are broken on TMDB, with why."""
 
     movies: pd.DataFrame
     genre_names: dict[int, str]
     details_missing: list[int] = field(default_factory=list)
+    details_broken: dict[int, str] = field(default_factory=dict)
 
 
 class TmdbClient:
@@ -101,7 +110,7 @@ class TmdbClient:
     def details(self, movie_id: int) -> dict:
         """A movie's details with its keywords (one request: append_to_response)."""
         query = {"language": self.language, "append_to_response": "keywords"}
-        return self.http.get_json(f"/movie/{movie_id}", query, require=("id",))
+        return self.http.get_json(f"/movie/{movie_id}", query, require=("id",), droppable=True)
 
     def search(self, title: str, year: int | None = None) -> list[dict]:
         query: dict[str, Any] = {"query": title, "language": self.language, "page": 1}
@@ -130,6 +139,8 @@ def open_tmdb(list_params: TmdbListParams, http_params: TmdbHttpParams) -> TmdbC
         RetryPolicy(http_params.max_retries, http_params.backoff_base_s),
         http_params.timeout_s,
         RequestCache(Path(http_params.cache_dir)),
+        stop_after_failures=http_params.stop_after_failures,
+        broken=BrokenAnswers(Path(http_params.cache_dir), ask_again=http_params.retry_broken),
     )
     return TmdbClient(http, list_params.language, http_params.workers)
 
@@ -154,10 +165,10 @@ def collect_movies(client: TmdbClient, params: TmdbListParams, progress: bool = 
     movies = movies_from_results(results)
     distinct = movies["movie_id"].nunique()
     log.info("collected %d movie rows (%d distinct) from TMDB; %s", len(movies), distinct, client.http.summary())
-    missing: list[int] = []
-    if params.details:
-        movies, missing = add_details(client, movies, progress)
-    return Collection(movies, genre_names, missing)
+    if not params.details:
+        return Collection(movies, genre_names)
+    details = add_details(client, movies, progress)
+    return Collection(details.movies, genre_names, details.missing, details.broken)
 
 
 def _list_results(
@@ -272,29 +283,42 @@ def detail_fields(answer: dict) -> dict[str, Any]:
     }
 
 
-def details_or_none(client: TmdbClient, movie_id: int) -> dict | None:
-    """The movie's details answer, or None when TMDB has no such movie (HTTP 404)."""
+def movie_details(client: TmdbClient, movie_id: int) -> dict | Broken | None:
+    """The movie's details answer; Broken when TMDB serves it broken for good; None when it has no such movie (404)."""
     try:
         return client.details(movie_id)
     except TmdbNotFound:
         log.info("TMDB has no details for movie %d (HTTP 404)", movie_id)
         return None
+    except TmdbBroken as err:
+        log.warning("movie %d is dropped: %s", movie_id, err)
+        return Broken(err.reason)
 
 
-def add_details(client: TmdbClient, movies: pd.DataFrame, progress: bool = True) -> tuple[pd.DataFrame, list[int]]:
-    """`movies` with the detail columns, and the movies TMDB has no details for (HTTP 404: empty ones).
+@dataclass(frozen=True)
+class Details:
+    """Movies with their detail columns; those TMDB has no details for (404: kept, empty); those dropped as broken."""
+
+    movies: pd.DataFrame
+    missing: list[int]
+    broken: dict[int, str]
+
+
+def add_details(client: TmdbClient, movies: pd.DataFrame, progress: bool = True) -> Details:
+    """`movies` with the detail columns, less the movies whose details TMDB serves broken for good.
 
     Details that fail after their retries raise TmdbIncomplete once all the others are in.
     """
     ids = list(dict.fromkeys(int(i) for i in movies["movie_id"]))
 
-    def fetch(movie_id: int) -> dict[str, Any] | None:
-        answer = details_or_none(client, movie_id)
-        return None if answer is None else detail_fields(answer)
+    def fetch(movie_id: int) -> dict[str, Any] | Broken | None:
+        answer = movie_details(client, movie_id)
+        return detail_fields(answer) if isinstance(answer, dict) else answer
 
     empty = detail_fields({})
     fields: dict[int, dict[str, Any]] = {}
     missing: list[int] = []
+    broken: dict[int, str] = {}
     failures: list[Failed] = []
     fetch_or_failed = or_failed(fetch, lambda movie_id: f"movie {movie_id}")
     with closing(ordered_map(fetch_or_failed, ids, client.workers, client.window)) as answers:
@@ -302,11 +326,14 @@ def add_details(client: TmdbClient, movies: pd.DataFrame, progress: bool = True)
         for movie_id, answer in bar:
             if isinstance(answer, Failed):
                 failures.append(answer)
-                continue
-            if answer is None:
-                missing.append(movie_id)
-            fields[movie_id] = answer or empty
+            elif isinstance(answer, Broken):
+                broken[movie_id] = answer.reason
+            else:
+                if answer is None:
+                    missing.append(movie_id)
+                fields[movie_id] = answer or empty
     if failures:
         raise incomplete("movie details", len(ids), failures, client.http)
-    columns = {name: [fields[int(i)][name] for i in movies["movie_id"]] for name in DETAIL_COLUMNS}
-    return movies.assign(**columns), missing
+    kept = movies[~movies["movie_id"].isin(list(broken))].reset_index(drop=True)
+    columns = {name: [fields[int(i)][name] for i in kept["movie_id"]] for name in DETAIL_COLUMNS}
+    return Details(kept.assign(**columns), missing, broken)

@@ -14,7 +14,9 @@ Layout of fetch_list.export.dir:
   movie_ids_MM_DD_YYYY.json.gz             each export, as TMDB served it
   details-<language>/shard-NNNNNN.parquet  the details fetched so far, one table a shard of ids, each
                                            written whole or not at all (files.atomic_path); a movie
-                                           TMDB answers 404 for is a row too, marked `gone`
+                                           TMDB answers 404 for is a row too, marked `gone`; one whose
+                                           details TMDB serves broken for good (tmdb.broken) is in no
+                                           shard, and dropped: each run asks the ledger, not TMDB, again
 
 Why this layout: the shards are a record of every id already fetched or known gone, whichever export
 listed it, not a function of one export's list. A run fetches only the selected ids no shard holds, in
@@ -55,7 +57,7 @@ from movie_genres.errors import UserError
 from movie_genres.files import atomic_path
 from movie_genres.parallel import ordered_map
 from movie_genres.params import TmdbExportParams
-from movie_genres.tmdb.client import TmdbClient, detail_fields, details_or_none, movie_fields
+from movie_genres.tmdb.client import Broken, TmdbClient, detail_fields, movie_details, movie_fields
 from movie_genres.tmdb.failures import Failed, incomplete, or_failed
 from movie_genres.tmdb.http import BadAnswer, TmdbHttp, TmdbRefused
 
@@ -131,9 +133,15 @@ def collect_export(client: TmdbClient, params: TmdbExportParams, progress: bool 
         params.shard_size,
     )
     fetch_shards(client, shards, missing, params.shard_size, progress)
-    movies, gone = assemble(shards.table(), listing)
-    log.info("%d movies from the export, %d gone from TMDB; %s", len(movies), gone, client.http.summary())
-    return ExportCollection(movies, genre_names, {**listing.counts, "gone": gone})
+    movies, gone, broken = assemble(shards.table(), listing)
+    log.info(
+        "%d movies from the export, %d gone from TMDB, %d dropped as TMDB serves their details broken; %s",
+        len(movies),
+        gone,
+        broken,
+        client.http.summary(),
+    )
+    return ExportCollection(movies, genre_names, {**listing.counts, "gone": gone, "broken": broken})
 
 
 def read_export(http: TmdbHttp, params: TmdbExportParams) -> pd.DataFrame:
@@ -272,28 +280,34 @@ def fetch_shards(client: TmdbClient, shards: DetailShards, ids: list[int], shard
 
     Requests run ahead across shard boundaries (one ordered_map over all ids), so no worker idles while
     a shard is written. A block with a request that failed after its retries is not written; TmdbIncomplete
-    then follows once every other block is in.
+    then follows once every other block is in. A movie whose details are broken for good is left out of its block.
     """
 
-    def details(movie_id: int) -> dict | None:
-        return details_or_none(client, movie_id)
+    def details(movie_id: int) -> dict | Broken | None:
+        return movie_details(client, movie_id)
 
     fetch = or_failed(details, lambda movie_id: f"movie {movie_id}")
     failures: list[Failed] = []
     with closing(ordered_map(fetch, ids, client.workers, client.window)) as answers:
-        in_order: Iterator[dict | Failed | None] = iter(
+        in_order: Iterator[dict | Broken | Failed | None] = iter(
             tqdm(answers, total=len(ids), desc="movie details", unit="movie", disable=not progress)
         )
         number = shards.next_number()
         for start in range(0, len(ids), shard_size):
             block = ids[start : start + shard_size]
             outcomes = list(islice(in_order, len(block)))
-            answered = [outcome for outcome in outcomes if not isinstance(outcome, Failed)]
-            if len(answered) < len(block):
-                failures.extend(outcome for outcome in outcomes if isinstance(outcome, Failed))
+            failed = [outcome for outcome in outcomes if isinstance(outcome, Failed)]
+            if failed:
+                failures.extend(failed)
                 continue
-            shards.write(number, [shard_row(movie_id, answer) for movie_id, answer in zip(block, answered)])
-            number += 1
+            rows = [
+                shard_row(movie_id, answer)
+                for movie_id, answer in zip(block, outcomes)
+                if not isinstance(answer, (Broken, Failed))
+            ]
+            if rows:
+                shards.write(number, rows)
+                number += 1
     if failures:
         raise incomplete("movie details", len(ids), failures, client.http)
 
@@ -307,9 +321,11 @@ def shard_row(movie_id: int, answer: dict | None) -> dict[str, Any]:
     return {**fields, **detail_fields(details), "gone": answer is None}
 
 
-def assemble(shards: pd.DataFrame, listing: Listing) -> tuple[pd.DataFrame, int]:
-    """The selected movies' rows from the shards, by id, with the export's popularity; and how many are gone."""
+def assemble(shards: pd.DataFrame, listing: Listing) -> tuple[pd.DataFrame, int, int]:
+    """The selected movies' rows from the shards, by id, with the export's popularity; how many are gone; and
+    how many are in no shard (after fetch_shards: those whose details TMDB serves broken for good)."""
     chosen = shards[shards["movie_id"].isin(listing.popularity.index)].sort_values("movie_id", kind="stable")
     gone = chosen["gone"].astype(bool)
     movies = chosen[~gone].assign(popularity=lambda rows: rows["movie_id"].map(listing.popularity))
-    return movies[MOVIE_COLUMNS + list(DETAIL_COLUMNS)].reset_index(drop=True), int(gone.sum())
+    broken = len(listing.popularity) - len(chosen)
+    return movies[MOVIE_COLUMNS + list(DETAIL_COLUMNS)].reset_index(drop=True), int(gone.sum()), broken

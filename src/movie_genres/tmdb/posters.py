@@ -11,9 +11,11 @@ from movie_genres.data.posters import PosterSource, PosterUnavailable, check_ima
 from movie_genres.parallel import ordered_map
 from movie_genres.tmdb.client import TmdbClient
 from movie_genres.tmdb.failures import Failed, incomplete, or_failed
-from movie_genres.tmdb.http import BadAnswer, TmdbNotFound, TmdbRefused
+from movie_genres.tmdb.http import BadAnswer, TmdbBroken, TmdbNotFound, TmdbRefused
 
 NOT_ON_TMDB = "not on TMDB (HTTP 404)"
+# How the manifest's reason starts for a poster served broken on every try in two runs (tmdb.broken).
+BROKEN_ON_TMDB = "broken on TMDB"
 
 
 def tmdb_source(client: TmdbClient, poster_url_base: str, movies: pd.DataFrame, progress: bool = True) -> PosterSource:
@@ -24,7 +26,8 @@ def tmdb_source(client: TmdbClient, poster_url_base: str, movies: pd.DataFrame, 
     returned then answers from the cache, so the archive is written in the table's order however the
     downloads finished, and a rerun after a crash downloads only what is missing.
 
-    What TMDB says for good (a 404, another refusal) becomes the movie's reason for having no poster.
+    What TMDB says for good (a 404, another refusal, a poster served broken on every try in two runs)
+    becomes the movie's reason for having no poster.
     Downloads that fail after their retries raise TmdbIncomplete once all the others are in: they
     are never recorded as a movie without poster.
     """
@@ -35,9 +38,11 @@ def tmdb_source(client: TmdbClient, poster_url_base: str, movies: pd.DataFrame, 
     def download(poster_ref: str) -> str:
         """'' once the poster is in the cache, else why TMDB has none."""
         try:
-            http.get_bytes(poster_url_base + poster_ref, check_downloaded_image)
+            http.get_bytes(poster_url_base + poster_ref, check_downloaded_image, droppable=True)
         except TmdbNotFound:
             return NOT_ON_TMDB
+        except TmdbBroken as err:
+            return f"{BROKEN_ON_TMDB} ({err.reason})"
         except TmdbRefused as err:
             return f"refused by TMDB ({err.reason})"
         return ""
