@@ -280,8 +280,8 @@ class Predictor:
         """Each feature's rows for its movies. The TensorFlow networks (MiniLM, the poster CNN) run one
         after the other on one thread, each with every core: run together they contended for
         TensorFlow's thread pools (256 movies: 27.5 s together against 13.3 s one after the other).
-        The Python featurizers and their loading overlap them on threads of their own."""
-        networks = [feature for feature in feature_rows if FEATURES[feature].tensorflow]
+        The later networks load, and the Python featurizers load and run, on other threads meanwhile."""
+        networks = [feature for feature in feature_rows if FEATURES[feature].network]
         if networks:
             # TensorFlow's start-up changes process-wide state for a while (sys.modules, file descriptor
             # 2; see tf_runtime): on this thread, before the others import what it holds back.
@@ -294,7 +294,9 @@ class Predictor:
             return {feature: compute(feature) for feature in networks}
 
         others = [feature for feature in feature_rows if feature not in networks]
-        with ThreadPoolExecutor(len(others) + 1) as pool:
+        with ThreadPoolExecutor(len(others) + len(networks)) as pool:
+            for feature in networks[1:]:
+                pool.submit(FEATURES[feature].network, self.featurizers)  # type: ignore[arg-type]
             futures = {feature: pool.submit(compute, feature) for feature in others}
             network_rows = pool.submit(compute_networks)
             for feature, future in futures.items():

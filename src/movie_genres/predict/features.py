@@ -12,11 +12,13 @@ TensorFlow is imported only by the MiniLM and CNN featurizers, when a model need
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,6 +26,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from movie_genres import paths
+from movie_genres.parallel import ordered_map
 from movie_genres.params import EmbedTextParams, VggExtractParams, WordVectorsParams
 from movie_genres.predict.movie import ModelFilesError, MovieInput, PredictError, movies_frame
 
@@ -150,7 +153,7 @@ class Featurizers:
     def minilm_settings(self) -> EmbedTextParams:
         return self._get("minilm_settings", lambda: trained_settings(paths.TEXT_MINILM, EmbedTextParams))
 
-    def _encoder(self) -> Any:
+    def encoder(self) -> Any:
         from movie_genres.features.sentence_encoder import SentenceEncoder, find_model_dir
 
         params = self.minilm_settings()
@@ -170,7 +173,7 @@ class Featurizers:
 
         from movie_genres.features.sentence_encoder import movie_texts, normalize_like_bert
 
-        encoder = self._encoder()
+        encoder = self.encoder()
         frame = movies_frame(movies)
         vocabulary = self._minilm_vocabulary()
         unknown = np.array(
@@ -184,21 +187,33 @@ class Featurizers:
         )
         return FeatureRows(encoder.encode(movie_texts(frame, self.minilm_settings().text)), unknown)
 
-    def poster_cnn(self, movies: list[MovieInput]) -> FeatureRows:
+    def cnn_settings(self) -> VggExtractParams:
+        return self._get("cnn_settings", lambda: trained_settings(paths.POSTER_FEATURES, VggExtractParams))
+
+    def cnn(self) -> Callable[[np.ndarray], np.ndarray]:
+        """The poster CNN, padded to the pipeline's batch size: vgg_extract's arithmetic, one compiled shape."""
         from movie_genres.features.cnn import build_backbone
-        from movie_genres.features.poster_features import prepare_image
         from movie_genres.keras_batches import predict_in_batches
 
-        params = self._get("cnn_settings", lambda: trained_settings(paths.POSTER_FEATURES, VggExtractParams))
-        # Padded to the pipeline's batch size: the same arithmetic as vgg_extract, one compiled shape.
-        predict = self._get("cnn", lambda: predict_in_batches(build_backbone(params), params.batch_size))
-        rows = []
-        for start in range(0, len(movies), params.batch_size):
-            batch = movies[start : start + params.batch_size]
-            posters = [m.poster for m in batch if m.poster is not None]
-            if len(posters) < len(batch):
-                raise PredictError("this model needs a poster: give --poster")
-            rows.append(predict(np.stack([prepare_image(poster, params.image_input) for poster in posters])))
+        params = self.cnn_settings()
+        return self._get("cnn", lambda: predict_in_batches(build_backbone(params), params.batch_size))
+
+    def poster_cnn(self, movies: list[MovieInput]) -> FeatureRows:
+        from movie_genres.features.poster_features import prepare_image
+
+        if any(movie.poster is None for movie in movies):
+            raise PredictError("this model needs a poster: give --poster")
+        params = self.cnn_settings()
+        predict = self.cnn()
+        # Threads resize the next posters while the network runs on a batch (PIL releases the GIL), as
+        # vgg_extract does: resized on the network's thread, the CNN kept 1.1 of 2 cores busy.
+        images = ordered_map(
+            lambda movie: prepare_image(movie.poster, params.image_input),
+            movies,
+            len(os.sched_getaffinity(0)),
+            2 * params.batch_size,
+        )
+        rows = [predict(np.stack(batch)) for batch in iter(lambda: list(islice(images, params.batch_size)), [])]
         return FeatureRows(np.concatenate(rows).astype(np.float32))
 
 
@@ -207,7 +222,7 @@ class Feature:
     needs: frozenset[str]  # the kinds of input it cannot do without: overview, poster, details
     compute: Callable[[Featurizers, list[MovieInput]], FeatureRows]
     vocabulary: str = ""  # what "a known word" means for it, for the no-known-word warning
-    tensorflow: bool = False  # computed by a TensorFlow network
+    network: Callable[[Featurizers], object] | None = None  # loads its TensorFlow network, if it has one
 
 
 TRAINING_WORDS = "the training overviews' vocabulary (bag of words)"
@@ -219,8 +234,10 @@ FEATURES: dict[str, Feature] = {
     str(paths.TEXT_TFIDF): Feature(frozenset({"overview"}), Featurizers.tfidf, TRAINING_WORDS),
     str(paths.TEXT_WORD_VECTORS): Feature(frozenset({"overview"}), Featurizers.word_vectors, "the word vectors"),
     str(paths.DETAIL_FEATURES): Feature(frozenset({"details"}), Featurizers.details),
-    str(paths.POSTER_FEATURES): Feature(frozenset({"poster"}), Featurizers.poster_cnn, tensorflow=True),
-    str(paths.TEXT_MINILM): Feature(frozenset({"overview"}), Featurizers.minilm, "MiniLM's word list", tensorflow=True),
+    str(paths.POSTER_FEATURES): Feature(frozenset({"poster"}), Featurizers.poster_cnn, network=Featurizers.cnn),
+    str(paths.TEXT_MINILM): Feature(
+        frozenset({"overview"}), Featurizers.minilm, "MiniLM's word list", network=Featurizers.encoder
+    ),
 }
 
 
