@@ -2,6 +2,7 @@
 
 Run after `dvc repro` (or `dvc pull`), from the repository root:
     python -m bench.predict_speed [--movies 500] [--repeats 3] [--calls 5] [--one-movie-only]
+        [--output bench/results/predict_speed.json]
 The movies are the first test movies of data/dataset.parquet (title, overview, details) with their
 posters from data/posters.zip, written as a JSON Lines file. Prints, as medians:
 - batch, end to end: `python -m movie_genres.predict --input movies.jsonl --output preds.jsonl --model M`,
@@ -9,6 +10,7 @@ posters from data/posters.zip, written as a JSON Lines file. Prints, as medians:
 - batch, warm: `Predictor.predict_many` on all the movies with the models already loaded;
 - one movie: the wall time of one `python -m movie_genres.predict` call (of `--calls` calls), per
   model, and the load average when the calls began and ended (the machine may be shared).
+Writes the same figures to bench/results/predict_speed.json (`--output`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.run_context import ROOT, run_context
 from movie_genres import paths
 from movie_genres.data.dataset import read_table
 from movie_genres.data.posters import entry_name
@@ -34,6 +37,7 @@ ONE_MOVIE = {
     "nb": ["--overview"],
     "svm": ["--overview"],
     "default, overview only": ["--overview"],
+    "default, overview and poster": ["--overview", "--poster"],
     "minilm_mlp": ["--overview"],
     "details_logreg": ["--overview", "--details"],
     "stack_details": ["--overview", "--details", "--poster"],
@@ -116,12 +120,13 @@ def load_average() -> str:
     return ", ".join(f"{load:.2f}" for load in os.getloadavg())
 
 
-def batch_speed(folder: Path, n: int, repeats: int) -> None:
+def batch_speed(folder: Path, n: int, repeats: int) -> list[dict]:
     from movie_genres.predict.api import Predictor
     from movie_genres.predict.movie import movie_from_mapping
 
     print(f"{n} test movies, medians of {repeats} runs, {os.cpu_count()} CPUs\n")
     print(f"{'batch':<8} {'model':<16} {'end to end (CLI)':>22} {'warm predict_many':>22}")
+    figures = []
     for kind, models in BATCH_MODELS.items():
         source = folder / ("movies.jsonl" if kind == "poster" else "movies_text.jsonl")
         movies = [movie_from_mapping(row, folder) for row in (json.loads(line) for line in source.open())]
@@ -136,6 +141,22 @@ def batch_speed(folder: Path, n: int, repeats: int) -> None:
                 f"{kind:<8} {model:<16} {n / cli:>10.1f} movies/s ({cli:5.1f} s) "
                 f"{n / warm:>10.1f} movies/s ({warm:5.1f} s)"
             )
+            figures.append({"inputs": kind, "model": model, "end_to_end_s": round(cli, 2), "warm_s": round(warm, 3)})
+    return figures
+
+
+def one_movie_speed(folder: Path, row: dict, calls: int) -> list[dict]:
+    """One call's wall time per model (or default), median and range of `calls` calls."""
+    print(f"\none movie, {os.cpu_count()} CPUs: wall time of one call, median (min-max) of {calls} calls")
+    figures = []
+    for label, wanted in ONE_MOVIE.items():
+        model_args = [] if label.startswith("default") else ["--model", label]
+        times = seconds(command(*one_movie_args(row, folder, wanted), *model_args), calls)
+        spread = f"{statistics.median(times):.1f} s ({min(times):.1f}-{max(times):.1f})"
+        print(f"{label + ' (' + ', '.join(w[2:] for w in wanted) + ')':<36} {spread:>22}")
+        figures.append({"model": label, "inputs": [w[2:] for w in wanted], "seconds": [round(t, 2) for t in times],
+                        "median_s": round(statistics.median(times), 2)})  # fmt: skip
+    return figures
 
 
 def main() -> None:
@@ -144,22 +165,22 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs of each batch measurement")
     parser.add_argument("--calls", type=int, default=5, help="calls of each one-movie command")
     parser.add_argument("--one-movie-only", action="store_true", help="skip the batch measurements")
+    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "predict_speed.json")
     args = parser.parse_args()
 
+    document = run_context("bench.predict_speed")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         rows = write_movies(folder, args.movies)
-        n = len(rows)
+        document["movies"] = len(rows)
         if not args.one_movie_only:
-            batch_speed(folder, n, args.repeats)
-        print(f"\none movie, {os.cpu_count()} CPUs: wall time of one call, median (min-max) of {args.calls} calls")
+            document["batch"] = batch_speed(folder, len(rows), args.repeats)
         print(f"load average at the start: {load_average()}")
-        for label, wanted in ONE_MOVIE.items():
-            model_args = [] if label.startswith("default") else ["--model", label]
-            times = seconds(command(*one_movie_args(rows[0], folder, wanted), *model_args), args.calls)
-            spread = f"{statistics.median(times):.1f} s ({min(times):.1f}-{max(times):.1f})"
-            print(f"{label + ' (' + ', '.join(w[2:] for w in wanted) + ')':<36} {spread:>22}")
+        document["one_movie"] = one_movie_speed(folder, rows[0], args.calls)
         print(f"load average at the end: {load_average()}")
+    document["load_average_after"] = [round(load, 2) for load in os.getloadavg()]
+    args.output.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"written to {args.output}")
 
 
 if __name__ == "__main__":
