@@ -160,11 +160,26 @@ class Predictor:
             self._defaults = defaults
         return self._defaults
 
+    def missing_details(self, movie: MovieInput, with_problems: bool = False) -> list[str]:
+        """The detail fields the details models read that a movie with some details lacks; [] when it
+        has all of them, or none at all."""
+        given = movie.given() | (set(movie.problems) if with_problems else set())
+        if not given & set(DETAIL_FIELDS):
+            return []
+        return [field for field in DETAIL_FIELDS if field in self.featurizers.detail_blocks() - given]
+
+    def default_inputs(self, movie: MovieInput, with_problems: bool = False) -> set[str]:
+        """The kinds of input the default model is chosen by. Details count only when every detail
+        field the details models read is given: they were trained with all of them, and a movie with a
+        release date alone scored worse with them than without on held-out movies (docs/predict.md)."""
+        have = movie.available(with_problems)
+        return have - {"details"} if self.missing_details(movie, with_problems) else have
+
     def choose(self, movie: MovieInput, with_problems: bool = False) -> str:
         """The default model for the largest set of inputs this movie has that some model can use
         (with `with_problems`, counting the fields given that could not be read)."""
         self._check_inputs(movie, with_problems)
-        have = movie.available(with_problems)
+        have = self.default_inputs(movie, with_problems)
         fitting = [key for key in self.defaults() if set(key.split("+")) <= have]
         if not fitting:
             raise PredictError(
@@ -272,7 +287,10 @@ class Predictor:
             result = self._result(name, movies[i], np.asarray(scores), computed, i, i in unknown_to_training)
             if languages.get(i):
                 result["warnings"].append(language_warning(str(languages[i])))
-            result["chosen"] = "requested" if model else f"the default for {input_key(movies[i].available())}"
+            result["chosen"] = "requested" if model else f"the default for {input_key(self.default_inputs(movies[i]))}"
+            missing = [] if model else self.missing_details(movies[i])
+            if missing:
+                result["warnings"].append(_partial_details_warning(missing))
             results.append(result)
         return results
 
@@ -374,6 +392,14 @@ class Predictor:
             "default_threshold": DEFAULT_THRESHOLD[card.kind],
             "genres": genres,
         }
+
+
+def _partial_details_warning(missing: list[str]) -> str:
+    flags = ", ".join(f"--{name.replace('_', '-')}" for name in missing)
+    return (
+        f"details given in part (no {', '.join(missing)}): the details models were trained with every detail "
+        f"known, so the default leaves the details out; give {flags} as well, or --model to use a details model"
+    )
 
 
 def _positions(rows: list[int]) -> dict[int, int]:
