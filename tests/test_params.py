@@ -194,3 +194,34 @@ def test_a_stage_stops_on_a_bad_param(in_tmp_repo):
     (in_tmp_repo / "params.yaml").write_text(yaml.safe_dump(raw))
     with pytest.raises(ParamError, match=r"`train_nb\.alpha`: Input should be greater than 0"):
         train_nb.main(["nb", "data/features/text_counts.npz"])
+
+
+def test_params_yaml_is_in_the_form_dvc_writes_back(tmp_path):
+    """`dvc exp run -S` rewrites params.yaml with its own YAML writer: a file already in that form
+    changes only where a value does (comments kept)."""
+    from dvc.utils.hydra import apply_overrides
+
+    copy = tmp_path / "params.yaml"
+    copy.write_bytes((ROOT / "params.yaml").read_bytes())
+    apply_overrides(copy, [])
+    fix = "python -c 'from dvc.utils.hydra import apply_overrides; apply_overrides(\"params.yaml\", [])'"
+    assert copy.read_text() == (ROOT / "params.yaml").read_text(), f"rewrite params.yaml in DVC's form: {fix}"
+
+
+@pytest.mark.e2e
+def test_dvc_exp_run_with_one_value_set_changes_one_line_of_params_yaml(tmp_path):
+    """The real `dvc exp run -S`, in a repository with the shipped params.yaml and one stage reading one value."""
+    from tests.dvc_repo import dvc, git
+
+    (tmp_path / "params.yaml").write_bytes((ROOT / "params.yaml").read_bytes())
+    (tmp_path / "dvc.yaml").write_text(
+        "stages:\n  fit:\n    cmd: echo fitted > fit.txt\n    params: [train_svm.cv_folds]\n    outs: [fit.txt]\n"
+    )
+    git("init", "-q", cwd=tmp_path)
+    dvc("init", "-q", cwd=tmp_path)
+    git("add", ".", cwd=tmp_path)
+    git("commit", "-qm", "init", cwd=tmp_path)
+    dvc("exp", "run", "-S", "train_svm.cv_folds=4", cwd=tmp_path)
+    diff = git("diff", "--unified=0", "params.yaml", cwd=tmp_path)
+    changed = [line for line in diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    assert [line.split("#")[0].rstrip() for line in changed] == ["-  cv_folds: 5", "+  cv_folds: 4"]
