@@ -47,3 +47,16 @@ def test_stack_depends_on_every_model_a_stack_reads_and_writes_every_stack(stage
             paths.model_file(name), paths.model_card(name), paths.predictions_file(name), paths.out_of_fold_file(name)
         }  # fmt: skip
         assert written <= {Path(out.def_path) for out in stack.outs}, f"stack does not write all of {name}'s files"
+
+
+def test_dvc_lock_holds_exactly_the_stages_of_dvc_yaml(stages):
+    """A stage renamed or removed in dvc.yaml leaves its entry in dvc.lock until a full `dvc repro`
+    (or `dvc commit`) rewrites the file: stale entries mislead `dvc status` readers and reviewers."""
+    import yaml
+
+    locked = set(yaml.safe_load((ROOT / "dvc.lock").read_text())["stages"])
+    defined = {stage.addressing for stage in stages.values()}
+    assert locked - defined == set(), (
+        "dvc.lock has stages dvc.yaml no longer defines: run `dvc repro` and commit dvc.lock"
+    )
+    assert defined - locked == set(), "dvc.yaml has stages dvc.lock lacks: run `dvc repro` and commit dvc.lock"
