@@ -134,10 +134,13 @@ def test_clear_errors(trained, capsys, tmp_path):
             f"overview file {tmp_path / 'latin1.txt'} is not UTF-8 text (byte 0xe9 at offset 5): save it as UTF-8",
         ),
         (["--overview-file", str(tmp_path / "none.txt")], f"overview file {tmp_path / 'none.txt'} not found"),
-        (["--overview", "A heist.", "--runtime", "long"], "runtime must be a number of minutes, not 'long'"),
+        (
+            ["--overview", "A heist.", "--runtime", "long", "--model", "details_logreg"],
+            "runtime must be a number of minutes, not 'long'",
+        ),
         (["--input", str(tmp_path / "none.jsonl")], f"input file {tmp_path / 'none.jsonl'} not found"),
         (
-            ["--overview", "A heist.", "--release-date", "2014-13-45"],
+            ["--overview", "A heist.", "--release-date", "2014-13-45", "--model", "details_logreg"],
             "release date 2014-13-45 is not a day of the calendar",
         ),
     ]

@@ -312,7 +312,7 @@ class Predictor:
             return {feature: compute(feature) for feature in networks}
 
         others = [feature for feature in feature_rows if feature not in networks]
-        with ThreadPoolExecutor(len(others) + len(networks)) as pool:
+        with ThreadPoolExecutor(max(1, len(others) + len(networks))) as pool:
             for feature in networks[1:]:
                 pool.submit(FEATURES[feature].network, self.featurizers)  # type: ignore[arg-type]
             futures = {feature: pool.submit(compute, feature) for feature in others}
