@@ -31,10 +31,7 @@ import argparse
 import hashlib
 import json
 import os
-import resource
-import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,7 +39,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.run_context import run_context
+from bench.run_context import measured, run_context
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "encoder_peer.json"
@@ -171,21 +168,6 @@ def _version(package: str) -> str | None:
 
 
 # --- measurement --------------------------------------------------------------------------------
-
-
-def measured(command: list[str], env: dict[str, str]) -> dict[str, float]:
-    """Wall and CPU seconds of one child process, start-up included."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    # From this checkout: `python -c` puts the working directory first on the path, so another
-    # checkout's bench/ there would be imported instead.
-    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        raise SystemExit(f"{shlex.join(command)} failed:\n{done.stderr}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall_s": wall, "cpu_s": cpu}
 
 
 def side_order(repeat: int) -> tuple[str, str]:

@@ -23,17 +23,16 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from bench.predict_speed import write_movies
+from bench.run_context import measured
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = {
@@ -78,17 +77,11 @@ def run_cnn(movies_file: str) -> None:
         predict(np.stack([network_input(poster, settings.image_input) for poster in batch]))
 
 
-def measured(command: list[str]) -> dict[str, float]:
-    """Wall and CPU seconds of one child process."""
+def timed(command: list[str]) -> dict[str, float]:
+    """Wall and CPU seconds of one child process, and the cores it kept busy (CPU over wall)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), str(ROOT / "src")]))}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    seconds = measured(command, env)
+    wall, cpu = seconds["wall_s"], seconds["cpu_s"]
     return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "cpu_utilisation": round(cpu / wall, 2)}
 
 
@@ -127,7 +120,7 @@ def main() -> None:
         runs = []
         for repeat in range(1, args.repeats + 1):
             run: dict[str, Any] = {"repeat": repeat, "load_average_before": round(os.getloadavg()[0], 2)}
-            run |= {name: measured(command) for name, command in contenders.items()}
+            run |= {name: timed(command) for name, command in contenders.items()}
             networks = [name for name in contenders if name != "predict"]
             run["slowest_network"] = max(networks, key=lambda name: run[name]["wall_s"])
             run["ratio"] = round(run[run["slowest_network"]]["wall_s"] / run["predict"]["wall_s"], 3)
