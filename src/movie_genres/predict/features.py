@@ -201,15 +201,16 @@ class Featurizers:
     def poster_cnn(self, movies: list[MovieInput]) -> FeatureRows:
         from movie_genres.features.poster_features import prepare_image
 
-        if any(movie.poster is None for movie in movies):
+        posters = [movie.poster for movie in movies if movie.poster is not None]
+        if len(posters) < len(movies):
             raise PredictError("this model needs a poster: give --poster")
         params = self.cnn_settings()
         predict = self.cnn()
         # Threads resize the next posters while the network runs on a batch (PIL releases the GIL), as
         # vgg_extract does: resized on the network's thread, the CNN kept 1.1 of 2 cores busy.
         images = ordered_map(
-            lambda movie: prepare_image(movie.poster, params.image_input),
-            movies,
+            lambda poster: prepare_image(poster, params.image_input),
+            posters,
             len(os.sched_getaffinity(0)),
             2 * params.batch_size,
         )
