@@ -180,7 +180,7 @@ def read_data_summary() -> DataSummary:
         fetch_list=_json(paths.data_report("fetch_list")),
         posters=_json(paths.data_report("fetch_posters")),
         missing_posters={str(k): int(v) for k, v in sorted(missing["reason"].value_counts().items())},
-        split=_json(paths.data_metrics("split")),
+        split=_json(paths.data_report("split")),
         genres=pd.read_csv(paths.GENRES),
     )
 
