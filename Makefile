@@ -38,8 +38,9 @@ repro: setup
 	@set -o pipefail; if [ -n "$$(dvc remote list)" ]; then dvc repro; \
 	else PYTHONUNBUFFERED=1 dvc repro | sed -u '/to send your updates to remote storage/d'; fi
 
+# Two workers (pytest-xdist): run one at a time the suite kept about one core of two busy.
 test: $(VENV)/.installed-dev
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q -n 2
 
 lint: $(VENV)/.installed-dev
 	$(PYTHON) -m ruff check .

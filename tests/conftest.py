@@ -3,12 +3,15 @@ the local fake TMDB server."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from filelock import FileLock
 
 from movie_genres import paths
 from movie_genres.data.bundled import read_bundled_movies
@@ -34,12 +37,24 @@ def in_tmp_repo(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def small_profile_repo(tmp_path_factory) -> Path:
-    """The project reproduced on the small profile and committed, once a session (about a minute).
+    """The project reproduced on the small profile and committed, once a run (2-3 minutes).
 
     Shared by every end-to-end test: a test that changes a repository works on a copy_workspace of it.
+    Under pytest-xdist (`make test` runs two workers) the workers share one build: the first to need
+    it builds it while the other waits on the lock.
     """
-    repo = tmp_path_factory.mktemp("small_profile")
-    reproduce_small_profile(ROOT, repo)
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        repo = tmp_path_factory.mktemp("small_profile")
+        reproduce_small_profile(ROOT, repo)
+        return repo
+    repo = tmp_path_factory.getbasetemp().parent / "small_profile"
+    built = repo.with_name("small_profile.built")  # beside the repository, whose git status stays clean
+    with FileLock(repo.with_name("small_profile.lock")):
+        if not built.exists():
+            shutil.rmtree(repo, ignore_errors=True)
+            repo.mkdir()
+            reproduce_small_profile(ROOT, repo)
+            built.touch()
     return repo
 
 
