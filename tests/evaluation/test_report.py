@@ -186,7 +186,7 @@ def build_inputs(repo: Path, bundled: tuple[pd.DataFrame, dict[int, str]]) -> No
         for path in (breakdown_file(model), paths.PLOTS / "per_genre" / f"{model}.csv"):
             (repo / path).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(ROOT / path, repo / path)
-    for path in (paths.data_report("fetch_list"), paths.data_report("fetch_posters"), paths.data_metrics("split")):
+    for path in (paths.data_report("fetch_list"), paths.data_report("fetch_posters"), paths.data_report("split")):
         (repo / path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / path, repo / path)
     for name in GENRE_PLOTS:
