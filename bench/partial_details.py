@@ -29,7 +29,7 @@ from movie_genres.models.training import load_labels
 from movie_genres.params import EvaluateParams, load_section, load_seed, read_params
 from movie_genres.predict.api import Predictor
 from movie_genres.predict.features import FEATURES, FeatureRows, Featurizers
-from movie_genres.predict.movie import MovieInput, movie_from_mapping
+from movie_genres.predict.movie import DETAIL_FIELDS, MovieInput, movie_from_mapping
 
 RESULTS = ROOT / "bench" / "results" / "partial_details.json"
 
@@ -89,11 +89,7 @@ def main() -> None:
     predictor = Predictor()
     text_default = predictor.defaults()["overview"]["model"]
     details_default = predictor.defaults()["overview+details"]["model"]
-    read = [
-        f
-        for f in ("tagline", "keywords", "companies", "runtime", "release_date")
-        if f in predictor.featurizers.detail_blocks()
-    ]
+    read = [field for field in DETAIL_FIELDS if field in predictor.featurizers.detail_blocks()]
     overview_only = decisions(predictor.predict_many(test_movies([]), text_default), genres)
     document = run_context("bench.partial_details") | {
         "movies": len(truth),

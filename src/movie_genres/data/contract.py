@@ -51,12 +51,13 @@ def _missing_as_none(value: object) -> object:
 
 
 def _iso_day_or_unknown(day: str | None) -> str | None:
-    if day and not _is_iso_day(day):
+    if day and not is_iso_day(day):
         raise ValueError("must be a real day as YYYY-MM-DD, or empty when unknown")
     return day
 
 
-def _is_iso_day(text: str) -> bool:
+def is_iso_day(text: str) -> bool:
+    """Whether `text` is a real day as YYYY-MM-DD (not 2014-13-45)."""
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         return False
     try:

@@ -166,7 +166,8 @@ class Predictor:
         given = movie.given() | (set(movie.problems) if with_problems else set())
         if not given & set(DETAIL_FIELDS):
             return []
-        return [field for field in DETAIL_FIELDS if field in self.featurizers.detail_blocks() - given]
+        read = self.featurizers.detail_blocks()
+        return [field for field in DETAIL_FIELDS if field in read and field not in given]
 
     def default_inputs(self, movie: MovieInput, with_problems: bool = False) -> set[str]:
         """The kinds of input the default model is chosen by. Details count only when every detail

@@ -19,13 +19,13 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from PIL import Image
 
+from movie_genres.data.contract import is_iso_day
 from movie_genres.data.dataset import DETAIL_COLUMNS
 from movie_genres.data.posters import describe_image_error
 from movie_genres.errors import UserError
@@ -157,10 +157,8 @@ def _release_date(value: Any) -> str:
     text = str(value).strip()
     if not _DATE.match(text):
         raise PredictError(f"release date must look like 1999-03-31 or 1999, not {value!r}")
-    try:
-        date.fromisoformat(text if len(text) > 4 else f"{text}-01-01")
-    except ValueError:
-        raise PredictError(f"release date {text} is not a day of the calendar: give YYYY-MM-DD or YYYY") from None
+    if len(text) > 4 and not is_iso_day(text):
+        raise PredictError(f"release date {text} is not a day of the calendar: give YYYY-MM-DD or YYYY")
     return text
 
 
