@@ -1,7 +1,7 @@
 """Every model under every decision rule, with 95 % intervals: the results tables of docs/results.md.
 
     python -m bench.results_table [--rule tuned_thresholds]
-Run after `dvc repro`: reads reports/models/<model>.json for the models of dvc.yaml's `vars.models`
+Run after `dvc repro`: reads reports/models/<model>.json for the models of dvc.yaml's models list
 and the inputs each model reads from its model card. Prints a Markdown table.
 """
 
@@ -10,17 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 
-import yaml
-
 from movie_genres import paths
 from movie_genres.evaluation.evaluate import RULES
+from movie_genres.pipeline import evaluated_models
 from movie_genres.predict.api import Predictor
-
-
-def models() -> list[str]:
-    with open("dvc.yaml") as dvc_yaml:
-        variables = yaml.safe_load(dvc_yaml)["vars"]
-    return next(v["models"] for v in variables if isinstance(v, dict) and "models" in v)
 
 
 def with_interval(figures: dict[str, float], name: str) -> str:
@@ -36,7 +29,7 @@ def main() -> None:
         "| model | inputs | rule | micro-F1 [95 %] | samples-F1 [95 %] | macro-F1 [95 %] | per-movie P | per-movie R |"
     )
     print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
-    for model in models():
+    for model in evaluated_models():
         inputs = " + ".join(
             name for name in ("overview", "poster", "details") if name in predictor.needed_inputs(model)
         )

@@ -1,7 +1,7 @@
 """Stage choose_defaults: predict's default model for each set of inputs (see evaluation.default_models).
 
-Usage: python -m stages.choose_defaults MODEL [MODEL ...]   (the models list, in order; the first usable
-one is the incumbent of an input set with no smaller one)
+Usage: python -m stages.choose_defaults --models MODEL [MODEL ...]   (dvc.yaml's models list, in order: the
+first usable one is the incumbent of an input set with no smaller one)
 """
 
 import argparse
@@ -17,8 +17,10 @@ from movie_genres.stage_io import run_stage, write_json
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("models", nargs="+")
+    parser.add_argument("--models", nargs="+", required=True)
     args = parser.parse_args()
+    for folder in (paths.OUT_OF_FOLD, paths.CARDS, paths.DECISIONS):  # its deps in dvc.yaml
+        paths.require_only_models(folder, args.models, ".npz" if folder == paths.OUT_OF_FOLD else ".json")
     raw = read_params()
     draws = load_section(raw, "evaluate", EvaluateParams).bootstrap_draws
     dataset, labels, genre_names = load_labels()

@@ -1,6 +1,6 @@
 """Stage report: the results page, one self-contained HTML file (reports/report.html).
 
-Usage: python -m stages.report MODEL [MODEL ...]   (dvc.yaml lists every evaluated model)
+Usage: python -m stages.report --models MODEL [MODEL ...]   (dvc.yaml's models list, in order)
 """
 
 import argparse
@@ -25,8 +25,14 @@ from movie_genres.stage_io import run_stage
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("models", nargs="+", help="model names, e.g. svm nb")
+    parser.add_argument("--models", nargs="+", required=True, help="model names, e.g. svm nb")
     args = parser.parse_args()
+    for folder, suffix in (
+        (paths.PREDICTIONS, ".npz"),
+        (paths.REPORTS / "models", ".json"),
+        (paths.PLOTS / "per_genre", ".csv"),
+    ):
+        paths.require_only_models(folder, args.models, suffix)  # its deps in dvc.yaml
     raw = read_params()
     params = load_section(raw, "report", ReportParams)
     top_k = load_section(raw, "evaluate", EvaluateParams).top_k

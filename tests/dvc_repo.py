@@ -43,12 +43,6 @@ def _checked(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> s
     return done.stdout + done.stderr
 
 
-def evaluated_models(repo: Path) -> list[str]:
-    """dvc.yaml's `vars.models`: every model `evaluate` judges, in order."""
-    variables = yaml.safe_load((repo / "dvc.yaml").read_text())["vars"]
-    return next(v["models"] for v in variables if isinstance(v, dict) and "models" in v)
-
-
 def dvc(*args: str, cwd: Path, env: dict[str, str] | None = None) -> str:
     return _checked([sys.executable, "-m", "dvc", *args], cwd, env)
 

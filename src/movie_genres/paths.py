@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
+
+from movie_genres.errors import UserError
 
 PATHS_FILE = Path("paths.yaml")
 
@@ -34,12 +37,15 @@ DETAIL_FEATURES = _PATHS["details"]
 POSTER_FEATURES = _PATHS["poster_cnn"]
 POSTER_FEATURES_SKIPPED = _PATHS["poster_cnn_skipped"]
 MODELS = _PATHS["models"]
+CARDS = _PATHS["cards"]
+DECISIONS = _PATHS["decisions"]
 PREDICTIONS = _PATHS["predictions"]
 OUT_OF_FOLD = _PATHS["out_of_fold"]
 METRICS = _PATHS["metrics"]
 REPORTS = _PATHS["reports"]
 PLOTS = _PATHS["plots"]
 TRAINING_LOGS = _PATHS["training_logs"]
+CODE = _PATHS["code"]
 
 
 def model_file(name: str, suffix: str = ".pkl") -> Path:
@@ -59,7 +65,7 @@ def training_log(name: str) -> Path:
 
 
 def model_card(name: str) -> Path:
-    return MODELS / f"{name}.card.json"
+    return CARDS / f"{name}.json"
 
 
 def featurizer_settings(features: Path) -> Path:
@@ -98,4 +104,26 @@ DEFAULT_MODELS = MODELS / "defaults.json"
 
 def model_decision(name: str) -> Path:
     """The per-genre thresholds tuned on the out-of-fold scores, and the micro-F1 they give there."""
-    return MODELS / f"{name}.decision.json"
+    return DECISIONS / f"{name}.json"
+
+
+def code_fingerprint(module: str) -> Path:
+    """The project files a stage module (`stages.<name>`) runs, with their MD5s: what its stage depends on."""
+    return CODE / f"{module.removeprefix('stages.')}.json"
+
+
+def model_plot_table(chart: str) -> Path:
+    """A chart's data for every model in one table (stage gather_plots; dvc.yaml's top-level `plots`)."""
+    return PLOTS / "all_models" / f"{chart}.csv"
+
+
+def require_only_models(folder: Path, models: Sequence[str], suffix: str = "") -> None:
+    """A stage that depends on a whole folder of per-model files reads it for `models` alone: a file of
+    another model there would change the folder's hash, so rerun the stage, without being read."""
+    wanted = {f"{model}{suffix}" for model in models}
+    strays = sorted(p.name for p in folder.iterdir() if not p.name.startswith(".") and p.name not in wanted)
+    if strays:
+        raise UserError(
+            f"{folder}/ holds {', '.join(strays)}, of no model in dvc.yaml's models list (vars `evaluated`): "
+            "delete what a removed model left there, or add the model to the list"
+        )

@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from tests.dvc_repo import dvc, evaluated_models, git
+from movie_genres.pipeline import evaluated_models
+from tests.dvc_repo import dvc, git
 from tests.headless_browser import CHROMIUM, Browser, PageLog
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +30,7 @@ MODELS = evaluated_models(ROOT)
 MLPS = [model for model in MODELS if (ROOT / "dvclive" / model).is_dir()]  # the models with training curves
 
 # The page, top to bottom: the id of each chart's <div> (DVC makes it from the plot's name).
-VEGA_CHARTS = ["pr_curves", "per_genre_f1", *(f"loss_{mlp}" for mlp in MLPS)]
+VEGA_CHARTS = ["pr_curves", "per_genre_f1", "training_loss"]
 IMAGE_CHARTS = ["plots_genre_coclusters_png", "plots_genre_cooccurrence_png"]
 
 needs_chromium = pytest.mark.skipif(
@@ -109,11 +110,11 @@ def specs_by_chart(index: Path) -> dict[str, dict]:
     return {chart: json.loads(spec) for spec, chart in found}
 
 
-def series(spec: dict) -> dict[tuple[str, str], int]:
-    """(revision, file) -> number of data points, in a chart's data."""
-    counts: dict[tuple[str, str], int] = {}
+def series(spec: dict, *fields: str) -> dict[tuple[str, ...], int]:
+    """(revision, model, *fields) -> number of data points, in a chart's data."""
+    counts: dict[tuple[str, ...], int] = {}
     for point in spec["data"]["values"]:
-        key = (point["rev"], point["filename"])
+        key = (point["rev"], point["model"], *(point[field] for field in fields))
         counts[key] = counts.get(key, 0) + 1
     return counts
 
@@ -150,15 +151,15 @@ def test_plots_show_draws_one_chart_per_comparison_offline(plots_repo, browser, 
     specs = specs_by_chart(out / "index.html")
     assert list(specs) == VEGA_CHARTS
     # All models in each comparison chart; every series has its points.
-    assert series(specs["pr_curves"]) == {("workspace", f"{model}.csv"): 200 for model in MODELS}
+    assert series(specs["pr_curves"]) == {("workspace", model): 200 for model in MODELS}
     genres = len(list(csv.DictReader((ROOT / "plots/per_genre/svm.csv").open())))
-    assert series(specs["per_genre_f1"]) == {("workspace", f"{model}.csv"): genres for model in MODELS}
-    for mlp in MLPS:
-        epochs = len((ROOT / f"dvclive/{mlp}/plots/metrics/train/loss.tsv").read_text().splitlines()) - 1
-        assert series(specs[f"loss_{mlp}"]) == {
-            ("workspace", "train/loss.tsv"): epochs,
-            ("workspace", "eval/loss.tsv"): epochs,
-        }
+    assert series(specs["per_genre_f1"]) == {("workspace", model): genres for model in MODELS}
+    epochs = {
+        mlp: len((ROOT / f"dvclive/{mlp}/plots/metrics/train/loss.tsv").read_text().splitlines()) - 1 for mlp in MLPS
+    }
+    assert series(specs["training_loss"], "split") == {
+        ("workspace", mlp, split): epochs[mlp] for mlp in MLPS for split in ("training", "validation")
+    }
 
     log = check_drawn_offline(browser, out / "index.html", images_per_chart=1)
     assert len(log.requests) == 1 + len(IMAGE_CHARTS)  # the page and its two PNGs
@@ -167,10 +168,9 @@ def test_plots_show_draws_one_chart_per_comparison_offline(plots_repo, browser, 
 @needs_chromium
 def test_plots_diff_draws_both_revisions_offline(plots_repo, browser, tmp_path):
     # A workspace change against the commit: one model's per-genre table and PR curve.
-    for table in ("plots/per_genre/svm.csv", "plots/pr_curve/svm.csv"):
-        path = plots_repo / table
+    for table, column in (("per_genre_f1.csv", "f1"), ("pr_curves.csv", "precision"), ("training_loss.csv", "loss")):
+        path = plots_repo / "plots" / "all_models" / table
         rows = list(csv.DictReader(path.open()))
-        column = "f1" if "per_genre" in table else "precision"
         rows[0][column] = str(round(float(rows[0][column]) / 2, 4))
         with path.open("w", newline="") as file:
             writer = csv.DictWriter(file, fieldnames=list(rows[0]))
@@ -184,7 +184,7 @@ def test_plots_diff_draws_both_revisions_offline(plots_repo, browser, tmp_path):
         specs = specs_by_chart(out / "index.html")
         assert list(specs) == VEGA_CHARTS
         for chart, spec in specs.items():
-            assert {rev for rev, _ in series(spec)} == {"HEAD", "workspace"}, chart
+            assert {rev for rev, *_ in series(spec)} == {"HEAD", "workspace"}, chart
         check_drawn_offline(browser, out / "index.html", images_per_chart=2)
     finally:
         git("checkout", "--", "plots", cwd=plots_repo)

@@ -110,8 +110,8 @@ def _one_line_error(capsys, *args: str) -> str:
 def test_clear_errors(trained, capsys, tmp_path):
     (tmp_path / "broken.jpg").write_bytes(b"not an image")
     (tmp_path / "latin1.txt").write_bytes("Une héritière ruinée.".encode("latin-1"))
-    cards = (trained / "models").glob("*.card.json")
-    trained_names = ", ".join(sorted(p.name.removesuffix(".card.json") for p in cards))
+    cards = (trained / paths.CARDS).glob("*.json")
+    trained_names = ", ".join(sorted(p.stem for p in cards))
     cases = [
         (["--overview", "   "], "the overview is empty"),
         (["--poster", str(tmp_path / "broken.jpg")], f"poster {tmp_path / 'broken.jpg'} is not a readable image"),
@@ -177,8 +177,8 @@ def test_a_damaged_model_file_is_named_with_the_fix(trained, capsys, tmp_path, m
     for name in ("nb.pkl", "minilm_mlp.keras"):
         path = repo / "models" / name
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    (repo / "models" / "svm.decision.json").write_text('{"thresholds": {')
-    for model, file in [("nb", "nb.pkl"), ("minilm_mlp", "minilm_mlp.keras"), ("svm", "svm.decision.json")]:
+    (repo / paths.model_decision("svm")).write_text('{"thresholds": {')
+    for model, file in [("nb", "nb.pkl"), ("minilm_mlp", "minilm_mlp.keras"), ("svm", "decisions/svm.json")]:
         err = _one_line_error(capsys, "--overview", "A heist.", "--model", model)
         assert f"error: models/{file} is corrupt or truncated (" in err
         assert err.endswith("): run `dvc repro` (or `dvc pull`) to restore it\n")

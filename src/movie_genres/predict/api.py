@@ -54,7 +54,7 @@ class Predictor:
         self._models: dict[str, Any] = {}
         self._genres: list[str] | None = None
         self._defaults: dict[str, dict] | None = None
-        self.trained = sorted(p.name.removesuffix(".card.json") for p in paths.MODELS.glob("*.card.json"))
+        self.trained = sorted(p.stem for p in paths.CARDS.glob("*.json"))
 
     # --- what is on disk ------------------------------------------------------------------------
 

@@ -5,7 +5,6 @@ The only module of the report that opens files; the rest builds the page from wh
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ import pandas as pd
 from movie_genres import paths
 from movie_genres.data.dataset import label_matrix, read_table, subset_mask
 from movie_genres.evaluation.default_models import INPUTS
+from movie_genres.files import file_digest
 from movie_genres.models.predictions import load_predictions
 from movie_genres.predict.api import Predictor
 
@@ -123,15 +123,6 @@ def read_breakdown(model: str) -> Breakdown:
     return Breakdown(breakdown["headline_rule"], parse_rules(breakdown["rules"]), breakdown.get("bootstrap", {}))
 
 
-def file_md5(path: Path) -> str:
-    """The file's MD5, the hash DVC 3 records for it in dvc.lock."""
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def training_params(model: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The stage that trains `model` and its own params section: `train_<model>`, or `stack` for a stacked
     model (its C and the models it stacks)."""
@@ -150,7 +141,7 @@ def read_provenance(model: str, predictor: Predictor, params: dict[str, Any]) ->
         features=list(card.features),
         components=list(card.components),
         artifact=card.artifact,
-        md5=file_md5(Path(card.artifact)),
+        md5=file_digest(Path(card.artifact), "md5"),  # the hash dvc.lock records
         stage=stage,
         params=own,
     )

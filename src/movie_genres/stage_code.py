@@ -1,4 +1,9 @@
-"""The project files a module imports, directly or through other project modules.
+"""The project code each stage runs, as DVC dependencies that follow the imports.
+
+`stages/fingerprint_code.py` writes, per stage module, the project files it imports (directly or
+through other project modules) with their MD5s: reports/code/<module>.json. Each stage in dvc.yaml
+depends on its module's file instead of a hand-kept list of source files, so a stage reruns exactly
+when code it runs changes, and a new import needs no edit of dvc.yaml.
 
 Every import statement counts, also one inside a function (a lazy import still runs when the
 stage takes that path), and so does each package `__init__.py` on the way to a module, since
@@ -9,6 +14,8 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+
+from movie_genres.files import file_digest
 
 PROJECT_ROOTS = {"movie_genres": Path("src"), "stages": Path(".")}
 
@@ -78,31 +85,11 @@ def import_closure(root: Path, module: str) -> set[Path]:
     return files
 
 
-def stage_code_deps(root: Path) -> dict[str, tuple[set[Path], set[Path]]]:
-    """Per DVC stage that runs `python -m <module>`: (the code it imports, the code files dvc.yaml lists).
-
-    Stages are read through DVC itself, so `${...}` interpolation and `foreach` are resolved as DVC does.
-    """
-    import re
-
-    from dvc.repo import Repo
-
-    result = {}
-    with Repo(str(root)) as repo:
-        for stage in repo.index.stages:
-            match = re.search(r"python -m (\S+)", stage.cmd or "")
-            if match is None:
-                continue
-            listed = {Path(dep.def_path) for dep in stage.deps}
-            code = {p for p in listed if p.suffix == ".py"}
-            result[stage.name] = (import_closure(root, match.group(1)), code)
-    return result
+def stage_modules(root: Path) -> list[str]:
+    """Every stage module, `stages.<name>`: the modules dvc.yaml's commands run."""
+    return sorted(f"stages.{p.stem}" for p in (root / "stages").glob("*.py") if p.stem != "__init__")
 
 
-def dep_problems(root: Path) -> list[str]:
-    """What dvc.yaml gets wrong about each stage's code: imported files it misses, listed files never imported."""
-    problems = []
-    for stage, (imported, listed) in sorted(stage_code_deps(root).items()):
-        problems += [f"{stage}: runs {path} but does not depend on it" for path in sorted(imported - listed)]
-        problems += [f"{stage}: depends on {path}, which it never imports" for path in sorted(listed - imported)]
-    return problems
+def fingerprint(root: Path, module: str) -> dict[str, str]:
+    """The files `python -m module` runs, relative to `root`, each with its MD5, in path order."""
+    return {path.as_posix(): file_digest(root / path, "md5") for path in sorted(import_closure(root, module))}
