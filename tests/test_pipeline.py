@@ -173,7 +173,7 @@ def test_editing_a_module_reruns_only_the_stages_that_import_it(small_repo):
 
     edited = "src/movie_genres/models/stacking.py"
     with Repo(str(small_repo)) as repo:
-        modules = {stage.addressing: stage.cmd.split()[2] for stage in repo.index.stages}
+        modules = {stage.name: stage.cmd.split()[2] for stage in repo.index.stages}
     importers = {
         stage
         for stage, module in modules.items()
