@@ -3,6 +3,7 @@ import pytest
 
 from movie_genres.evaluation.bootstrap import bootstrap_weights, paired_bootstrap
 from movie_genres.evaluation.compare import (
+    MIN_WIDTH,
     NOT_PAIRED_NOTE,
     HeldOutMovies,
     Judged,
@@ -116,16 +117,17 @@ def _rows() -> list[Row]:
             {"svm": Judged(0.58, 0.08, "better")},
         ),
         Row("no-svm", "x=1|2", {"nb": Judged(0.61, 0.01, "no clear difference")}),
+        Row("a-name-longer-than-24-columns", "seed=1", {"svm": Judged(0.5, 0.0, "no clear difference")}),
     ]
     return [baseline, *sorted_by(experiments, "svm")]
 
 
 def test_rows_are_sorted_by_the_first_model_best_first_missing_last():
-    assert [row.name for row in _rows()] == ["main", "best-one", "worse-one", "no-svm"]
+    assert [row.name for row in _rows()] == ["main", "best-one", "a-name-longer-than-24-columns", "worse-one", "no-svm"]
 
 
 @pytest.mark.parametrize("markdown", [False, True])
-@pytest.mark.parametrize("width", [120, 90, 60])
+@pytest.mark.parametrize("width", [120, 100, MIN_WIDTH])
 def test_no_line_is_wider_than_asked_and_every_block_names_every_row(width, markdown):
     rows, models = _rows(), ["svm", "nb", "stack_text_poster"]
     lines = table(rows, models, width, markdown)
@@ -136,7 +138,8 @@ def test_no_line_is_wider_than_asked_and_every_block_names_every_row(width, mark
     assert "changed params" in headers[0]
     for block in blocks:
         body = block.splitlines()[2:]
-        assert [line.strip("| ").split()[0] for line in body] == ["main", "best-one", "worse-one", "no-svm"]
+        names = [line.strip("| ").split()[0] for line in body]
+        assert names == ["main", "best-one", "a-name-longer-than-24-c…", "worse-one", "no-svm"]
     assert any("0.4500 -0.0500 worse" in line for line in lines)
 
 
@@ -155,7 +158,7 @@ def test_markdown_is_a_table_per_block_with_pipes_escaped():
     assert set(lines[1]) <= {"|", "-", " "}
     assert all(line.count("|") - line.count("\\|") == lines[0].count("|") for line in lines)
     assert "x=1\\|2" in "\n".join(lines)
-    assert "| main " in lines[2] and "| - " in lines[5]  # no-svm has no svm figure
+    assert "| main " in lines[2] and "| - " in lines[6]  # no-svm has no svm figure
 
 
 def test_the_legend_explains_not_paired_only_when_a_row_is():

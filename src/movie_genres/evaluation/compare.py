@@ -180,6 +180,10 @@ TEXT = Style("", "  ", "")
 MARKDOWN = Style("| ", " | ", " |")
 NAME_WIDTH = 24  # an experiment name longer than this is shortened (DVC's generated ones are ~12)
 CHANGES_MIN_WIDTH = 16  # the changed params never get fewer columns: they are what tells rows apart
+WIDEST_CELL = len("0.0000 +0.0000 no clear difference")  # model names are shorter
+# The narrowest `width` every table keeps to: a first block of the longest name, the changes' minimum and
+# the widest cell, joined as markdown.
+MIN_WIDTH = MARKDOWN.width([NAME_WIDTH, CHANGES_MIN_WIDTH, WIDEST_CELL])
 
 
 def _blocks(fixed: Sequence[int], models: Sequence[int], style: Style, width: int) -> list[list[int]]:

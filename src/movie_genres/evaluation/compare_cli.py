@@ -40,20 +40,30 @@ def _parser(prog: str | None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
-    args = _parser(prog).parse_args(argv)
+    parser = _parser(prog)
+    args = parser.parse_args(argv)
     from dvc.exceptions import DvcException
 
-    from movie_genres.evaluation.compare import legend, table
-    from movie_genres.evaluation.experiments import (
-        RevisionFiles,
-        compare,
-        default_models,
-        evaluated_models,
-        show_experiments,
-    )
+    from movie_genres.evaluation.compare import MIN_WIDTH, legend, table
+
+    if args.width < MIN_WIDTH:
+        parser.error(f"--width must be at least {MIN_WIDTH}")
 
     try:
-        baseline = show_experiments()[0]
+        # Imported here: movie_genres.paths reads paths.yaml on import, which outside the repository root
+        # fails with a message worth its one line.
+        from movie_genres.evaluation.experiments import (
+            RevisionFiles,
+            compare,
+            default_models,
+            evaluated_models,
+            show_experiments,
+        )
+
+        found = show_experiments()
+        if not found:
+            raise ValueError("dvc exp show lists no commit to compare against (HEAD)")
+        baseline = found[0]
         known = evaluated_models(baseline)
         if args.models:
             unknown = [model for model in args.models if model not in known]
