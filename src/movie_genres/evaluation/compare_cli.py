@@ -1,6 +1,6 @@
 """The compare command: DVC experiments side by side.
 
-    dvc exp run -S train_nb.alpha=0.5          (any experiments of the current commit)
+    dvc exp run --temp -S train_nb.alpha=0.5   (any experiments of the current commit)
     movie-genres compare [--models NAME ...| --all-models] [--md] [--width 120]
 
 One row per experiment of HEAD (`dvc exp show`): its name, the params it changed against HEAD, and each
