@@ -27,4 +27,4 @@ def test_exiting_with_tensorflow_loaded_keeps_the_output_and_the_status():
 def test_the_command_lists_its_subcommands():
     done = subprocess.run([sys.executable, "-m", "movie_genres", "--help"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0
-    assert all(name in done.stderr for name in ("predict", "lookup", "crosscheck"))
+    assert all(name in done.stderr for name in ("predict", "lookup", "crosscheck", "compare"))

@@ -1,4 +1,4 @@
-"""The `movie-genres` command: predict, lookup, crosscheck (each also runs as `python -m <module>`)."""
+"""The `movie-genres` command: predict, lookup, crosscheck, compare (each also runs as `python -m <module>`)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ COMMANDS = {
     "predict": ("movie_genres.predict.cli", "genres of a new movie from a trained model"),
     "lookup": ("movie_genres.tmdb.lookup", "look a movie up on TMDB: id, genres, overview, poster"),
     "crosscheck": ("movie_genres.data.imdb_crosscheck", "compare TMDB's genres with IMDb's, per genre"),
+    "compare": ("movie_genres.evaluation.compare_cli", "DVC experiments side by side: micro-F1, Δ, paired verdict"),
 }
 
 
