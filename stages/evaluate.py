@@ -8,8 +8,6 @@ reports/models/<model>.json (every rule, every F1 and its interval).
 
 import argparse
 
-import numpy as np
-
 from movie_genres import paths
 from movie_genres.data.dataset import subset_mask
 from movie_genres.evaluation.bootstrap import CONFIDENCE, bootstrap_weights
@@ -56,7 +54,8 @@ def main() -> None:
         write_json(
             paths.model_decision(model),
             {
-                "thresholds": dict(zip(genre_names, np.round(result.thresholds, 6).tolist())),
+                # Unrounded (JSON keeps a float exactly): predict applies the thresholds the metric was computed with.
+                "thresholds": dict(zip(genre_names, result.thresholds.tolist())),
                 "out_of_fold_f1_micro": result.out_of_fold_f1_micro,
             },
         )

@@ -16,7 +16,7 @@ from movie_genres import paths
 from movie_genres.data.dataset import label_matrix, read_table, subset_mask
 from movie_genres.evaluation.evaluate import HEADLINE_RULE, RULES
 from movie_genres.evaluation.metrics import summary, top_k_decision
-from movie_genres.models.predictions import load_predictions
+from movie_genres.models.predictions import at_least_one_genre, load_predictions
 from movie_genres.pipeline import evaluated_models
 from tests.dvc_repo import copy_workspace, dvc, git, run, set_params
 
@@ -66,6 +66,10 @@ def test_repro_produces_metrics_for_every_model(small_repo):
             assert top_k["f1_micro"] > baseline_f1, model
         headline = json.loads((small_repo / f"metrics/{model}.json").read_text())
         tuned = report["rules"][HEADLINE_RULE]
+        # The thresholds predict applies give the headline exactly (a rounded tiny threshold would not).
+        thresholds = json.loads((small_repo / paths.model_decision(model)).read_text())["thresholds"]
+        decided = at_least_one_genre(scores, np.array([thresholds[name] for name in genres["name"]]))
+        assert summary(test_labels, decided)["f1_micro"] == tuned["f1_micro"], model
         assert headline == {
             "micro": tuned["f1_micro"],
             "micro±": pytest.approx((tuned["f1_micro_high"] - tuned["f1_micro_low"]) / 2, abs=1e-4),

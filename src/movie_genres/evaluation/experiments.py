@@ -136,10 +136,9 @@ def labelled(files: RevisionFiles) -> Labelled:
 
 def tuned_test_decisions(files: RevisionFiles, data: Labelled, model: str, params: EvaluateParams) -> np.ndarray | None:
     """The model's test decisions under the rule predict applies, computed as `evaluate` computes its
-    headline (thresholds tuned on the out-of-fold scores), so the micro-F1 is metrics/<model>.json's.
-    Not from models/<model>.decision.json: its thresholds are rounded to 6 decimals, and a naive Bayes
-    threshold below 5e-7 becomes 0 (the small profile's Mystery, 1.7e-8: 37 of its 40 test movies' decisions
-    change). None where the revision has no predictions of the model."""
+    headline (thresholds tuned on the out-of-fold scores), so the micro-F1 is metrics/<model>.json's at
+    any revision (one from before evaluate wrote its thresholds unrounded too). None where the revision
+    has no predictions of the model."""
     if not files.exists(paths.predictions_file(model)):
         return None
     out_of_fold = files.predictions(paths.out_of_fold_file(model))
