@@ -28,3 +28,18 @@ def test_the_command_lists_its_subcommands():
     done = subprocess.run([sys.executable, "-m", "movie_genres", "--help"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0
     assert all(name in done.stderr for name in ("predict", "lookup", "crosscheck", "compare"))
+
+
+def test_a_reader_that_stops_reading_ends_the_command_quietly():
+    """`movie-genres compare | head -3`: the rest of the table meets a closed pipe, which is no error."""
+    script = "import sys\nfor i in range(100_000):\n    print('a row of the table', i)\n"
+    command = [
+        sys.executable,
+        "-c",
+        f"from movie_genres import cli\ncli.main = lambda: exec({script!r}) or 0\ncli.run()",
+    ]
+    done = subprocess.run(
+        f"{subprocess.list2cmdline(command)} | head -3", shell=True, capture_output=True, text=True, cwd=ROOT
+    )
+    assert done.stdout.splitlines() == [f"a row of the table {i}" for i in range(3)]
+    assert done.stderr == ""

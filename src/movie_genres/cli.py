@@ -42,9 +42,18 @@ def exit_process(status: int) -> NoReturn:
     os._exit(status)
 
 
+# What a shell reports for a command whose reader went away: 128 + SIGPIPE.
+BROKEN_PIPE = 141
+
+
 def run() -> NoReturn:
     """The `movie-genres` console script."""
-    exit_process(main())
+    try:
+        status = main()
+    except BrokenPipeError:  # `| head` stopped reading: no traceback, and nothing more to write at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        status = BROKEN_PIPE
+    exit_process(status)
 
 
 if __name__ == "__main__":
