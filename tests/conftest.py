@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,19 +36,8 @@ def in_tmp_repo(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
-@pytest.fixture(scope="session")
-def small_profile_repo(tmp_path_factory) -> Path:
-    """The project reproduced on the small profile and committed, once a run (2-3 minutes).
-
-    Shared by every end-to-end test: a test that changes a repository works on a copy_workspace of it.
-    Under pytest-xdist (`make test` runs two workers) the workers share one build: the first to need
-    it builds it while the other waits on the lock.
-    """
-    if "PYTEST_XDIST_WORKER" not in os.environ:
-        repo = tmp_path_factory.mktemp("small_profile")
-        reproduce_small_profile(ROOT, repo)
-        return repo
-    repo = tmp_path_factory.getbasetemp().parent / "small_profile"
+def _build_shared_small_profile(repo: Path) -> Path:
+    """The workers' one build, under a file lock: the first to get it builds, the others find it built."""
     built = repo.with_name("small_profile.built")  # beside the repository, whose git status stays clean
     with FileLock(repo.with_name("small_profile.lock")):
         if not built.exists():
@@ -56,6 +46,36 @@ def small_profile_repo(tmp_path_factory) -> Path:
             reproduce_small_profile(ROOT, repo)
             built.touch()
     return repo
+
+
+@pytest.fixture(scope="session", autouse=True)
+def early_small_profile_build(request, tmp_path_factory) -> Iterator[threading.Thread | None]:
+    """Under pytest-xdist, start the shared build at once, beside the first tests, when some test needs it:
+    otherwise the worker that builds it leaves the other one waiting on the lock for its first end-to-end
+    test (2 of the suite's 12 minutes, seen with `make test`). A thread: the build is subprocesses."""
+    needed = any("small_profile_repo" in getattr(item, "fixturenames", ()) for item in request.session.items)
+    if "PYTEST_XDIST_WORKER" not in os.environ or not needed:
+        yield None
+        return
+    repo = tmp_path_factory.getbasetemp().parent / "small_profile"
+    build = threading.Thread(target=_build_shared_small_profile, args=(repo,), daemon=True)
+    build.start()
+    yield build
+
+
+@pytest.fixture(scope="session")
+def small_profile_repo(tmp_path_factory, early_small_profile_build) -> Path:
+    """The project reproduced on the small profile and committed, once a run (2-3 minutes).
+
+    Shared by every end-to-end test: a test that changes a repository works on a copy_workspace of it.
+    Under pytest-xdist (`make test` runs two workers) the workers share one build, started early.
+    """
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        repo = tmp_path_factory.mktemp("small_profile")
+        reproduce_small_profile(ROOT, repo)
+        return repo
+    early_small_profile_build.join()
+    return _build_shared_small_profile(tmp_path_factory.getbasetemp().parent / "small_profile")
 
 
 # --- The live source, against the local fake TMDB server -------------------------------------------
