@@ -48,6 +48,15 @@ def test_the_committed_fingerprints_are_the_code_each_stage_runs():
         assert recorded == fingerprint(ROOT, module), f"{module}'s fingerprint is stale: run `dvc repro`"
 
 
+def test_the_lock_records_the_code_as_it_is():
+    """dvc.lock's fingerprint_code entry has the code's current hashes: `dvc repro` ran after the last edit
+    (else a fresh clone's `make repro` reruns it and rewrites dvc.lock)."""
+    from dvc.repo import Repo
+
+    with Repo(str(ROOT)) as repo:
+        assert repo.status(targets=["fingerprint_code"]) == {}, "run `dvc repro` and commit dvc.lock"
+
+
 def test_the_closure_follows_lazy_imports_and_package_inits():
     closure = import_closure(ROOT, "stages.fetch_posters")
     assert Path("src/movie_genres/tmdb/http.py") in closure  # through tmdb.posters -> tmdb.client
