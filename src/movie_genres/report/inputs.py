@@ -45,7 +45,7 @@ class Figure:
 class Breakdown:
     """A model's test figures under every decision rule."""
 
-    predict_rule: str  # the rule `predict` uses (its tuned thresholds, models/<model>.decision.json)
+    predict_rule: str  # the rule `predict` uses (its tuned thresholds, models/decisions/<model>.json)
     rules: dict[str, dict[str, Figure]]  # rule -> figure name -> figure
     bootstrap: dict[str, Any]  # how the intervals were drawn: draws, confidence, movies, seed
 
