@@ -38,10 +38,9 @@ repro: setup
 	@set -o pipefail; if [ -n "$$(dvc remote list)" ]; then dvc repro; \
 	else PYTHONUNBUFFERED=1 dvc repro | sed -u '/to send your updates to remote storage/d'; fi
 
-# Two workers (pytest-xdist): run one at a time the suite kept about one core of two busy. worksteal: a worker
-# that runs out of tests takes some of the other's, so the slow end-to-end tests do not end on one worker alone.
+# Two workers (pytest-xdist): run one at a time the suite kept about one core of two busy.
 test: $(VENV)/.installed-dev
-	$(PYTHON) -m pytest -q -n 2 --dist worksteal
+	$(PYTHON) -m pytest -q -n 2
 
 lint: $(VENV)/.installed-dev
 	$(PYTHON) -m ruff check .

@@ -36,6 +36,16 @@ def in_tmp_repo(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
+def _needs_small_profile(item: pytest.Item) -> bool:
+    return "small_profile_repo" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that need the small-profile build last (in their order): the workers run the others while
+    it is built, instead of waiting for it."""
+    items.sort(key=_needs_small_profile)
+
+
 def _build_shared_small_profile(repo: Path) -> Path:
     """The workers' one build, under a file lock: the first to get it builds, the others find it built."""
     built = repo.with_name("small_profile.built")  # beside the repository, whose git status stays clean
@@ -53,7 +63,7 @@ def early_small_profile_build(request, tmp_path_factory) -> Iterator[threading.T
     """Under pytest-xdist, start the shared build at once, beside the first tests, when some test needs it:
     otherwise the worker that builds it leaves the other one waiting on the lock for its first end-to-end
     test (2 of the suite's 12 minutes, seen with `make test`). A thread: the build is subprocesses."""
-    needed = any("small_profile_repo" in getattr(item, "fixturenames", ()) for item in request.session.items)
+    needed = any(_needs_small_profile(item) for item in request.session.items)
     if "PYTEST_XDIST_WORKER" not in os.environ or not needed:
         yield None
         return
