@@ -19,8 +19,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--models", nargs="+", required=True)
     args = parser.parse_args()
-    for folder in (paths.OUT_OF_FOLD, paths.CARDS, paths.DECISIONS):  # its deps in dvc.yaml
-        paths.require_only_models(folder, args.models, ".npz" if folder == paths.OUT_OF_FOLD else ".json")
+    for folder, suffix in ((paths.OUT_OF_FOLD, ".npz"), (paths.CARDS, ".json"), (paths.DECISIONS, ".json")):
+        paths.require_only_models(folder, args.models, suffix)  # its deps in dvc.yaml
     raw = read_params()
     draws = load_section(raw, "evaluate", EvaluateParams).bootstrap_draws
     dataset, labels, genre_names = load_labels()

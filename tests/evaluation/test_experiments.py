@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from movie_genres import paths
-from movie_genres.evaluation.experiments import compare, evaluated_models, show_experiments
+from movie_genres.evaluation.experiments import compare, models_with_metrics, show_experiments
 from tests.dvc_repo import copy_workspace, dvc, run
 
 pytestmark = pytest.mark.e2e
@@ -119,7 +119,7 @@ def test_each_micro_f1_is_the_one_evaluate_wrote(experimented, monkeypatch):
     """Recomputed from each revision's stored predictions, exactly metrics/<model>.json's `micro`."""
     monkeypatch.chdir(experimented)
     baseline = show_experiments()[0]
-    models = evaluated_models(baseline)
+    models = models_with_metrics(baseline)
     comparison = compare(baseline, models)
     revisions = {experiment.name: experiment for experiment in baseline.experiments}
     for row, revision in [(comparison.baseline, baseline), *((r, revisions[r.name]) for r in comparison.experiments)]:

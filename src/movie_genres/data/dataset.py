@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -186,8 +186,8 @@ def write_table(table: pd.DataFrame, path: Path) -> None:
         table.to_parquet(partial, index=False)
 
 
-def read_table(path: Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """A movie table written by `write_table` (all columns, or these)."""
+def read_table(path: Path | IO[bytes], columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """A movie table written by `write_table` (all columns, or these), from its file or its bytes."""
     table = pd.read_parquet(path, columns=None if columns is None else list(columns))
     if "genre_ids" in table:
         table["genre_ids"] = table["genre_ids"].map(lambda ids: [int(g) for g in ids])

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
             RevisionFiles,
             compare,
             default_models,
-            evaluated_models,
+            models_with_metrics,
             show_experiments,
         )
 
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         if not found:
             raise ValueError("dvc exp show lists no commit to compare against (HEAD)")
         baseline = found[0]
-        known = evaluated_models(baseline)
+        known = models_with_metrics(baseline)
         if args.models:
             unknown = [model for model in args.models if model not in known]
             if unknown:

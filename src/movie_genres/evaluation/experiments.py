@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from movie_genres import paths
-from movie_genres.data.dataset import label_matrix, subset_mask
+from movie_genres.data.dataset import subset_mask
 from movie_genres.evaluation.bootstrap import bootstrap_weights
 from movie_genres.evaluation.compare import (
     MAIN_PARAMS_FILE,
@@ -30,9 +29,8 @@ from movie_genres.evaluation.compare import (
     micro_f1,
     sorted_by,
 )
-from movie_genres.evaluation.evaluate import HEADLINE_RULE, decide
-from movie_genres.models.predictions import Predictions
-from movie_genres.models.training import labels_of
+from movie_genres.models.predictions import at_least_one_genre, load_predictions
+from movie_genres.models.training import load_labels
 from movie_genres.params import EvaluateParams, load_section, load_seed
 
 
@@ -109,48 +107,26 @@ class RevisionFiles:
         with self._fs.open(path.as_posix(), mode="rb") as file:
             return bytes(file.read())
 
-    def predictions(self, path: Path) -> Predictions:
-        """models.predictions.load_predictions, from the bytes at this revision."""
-        with np.load(io.BytesIO(self.read(path))) as npz:
-            return Predictions(npz["movie_ids"], npz["scores"], str(npz["kind"]))  # type: ignore[arg-type]
+    def bytes_of(self, path: Path) -> io.BytesIO:
+        return io.BytesIO(self.read(path))
 
 
-@dataclass(frozen=True)
-class Labelled:
-    """One revision's modelling table (ids, subsets, genres), its label matrix and its test movies."""
-
-    dataset: pd.DataFrame
-    labels: np.ndarray
-    test: HeldOutMovies
-
-
-def labelled(files: RevisionFiles) -> Labelled:
-    """models.training.load_labels at this revision, and the test movies `evaluate` judged."""
-    genres = pd.read_csv(io.BytesIO(files.read(paths.GENRES)))
-    dataset = pd.read_parquet(io.BytesIO(files.read(paths.DATASET)), columns=["movie_id", "subset", "genre_ids"])
-    labels = label_matrix(dataset["genre_ids"], genres["genre_id"].tolist())
+def test_movies(files: RevisionFiles) -> HeldOutMovies:
+    """The test movies `evaluate` judged at this revision, with their true genres."""
+    dataset, labels, genres = load_labels(files.bytes_of(paths.GENRES), files.bytes_of(paths.DATASET))
     test = subset_mask(dataset, "test")
-    movies = HeldOutMovies(dataset["movie_id"].to_numpy()[test], labels[test], tuple(genres["name"].tolist()))
-    return Labelled(dataset, labels, movies)
+    return HeldOutMovies(dataset["movie_id"].to_numpy()[test], labels[test], tuple(genres))
 
 
-def tuned_test_decisions(files: RevisionFiles, data: Labelled, model: str, params: EvaluateParams) -> np.ndarray | None:
-    """The model's test decisions under the rule predict applies, computed as `evaluate` computes its
-    headline (thresholds tuned on the out-of-fold scores), so the micro-F1 is metrics/<model>.json's at
-    any revision (one from before evaluate wrote its thresholds unrounded too). None where the revision
-    has no predictions of the model."""
+def tuned_test_decisions(files: RevisionFiles, movies: HeldOutMovies, model: str) -> np.ndarray | None:
+    """The model's test decisions under the rule predict applies: the thresholds `evaluate` tuned and wrote
+    (models/decisions/<model>.json, exact), at least one genre a movie; so the micro-F1 is the revision's
+    metrics/<model>.json `micro`. None where the revision has no predictions of the model."""
     if not files.exists(paths.predictions_file(model)):
         return None
-    out_of_fold = files.predictions(paths.out_of_fold_file(model))
-    decisions = decide(
-        files.predictions(paths.predictions_file(model)),
-        out_of_fold,
-        labels_of(out_of_fold.movie_ids, data.dataset, data.labels),
-        data.test.movie_ids,
-        params.top_k,
-        params.min_positives,
-    )
-    return decisions.test[HEADLINE_RULE]
+    scores = load_predictions(files.bytes_of(paths.predictions_file(model))).rows(movies.movie_ids)
+    thresholds = json.loads(files.read(paths.model_decision(model)))["thresholds"]
+    return at_least_one_genre(scores, np.array([thresholds[genre] for genre in movies.genres]))
 
 
 # --- Which models -------------------------------------------------------------------------------------
@@ -162,7 +138,7 @@ def default_models(files: RevisionFiles) -> list[str]:
     return list(dict.fromkeys(choice["model"] for choice in choices.values()))
 
 
-def evaluated_models(revision: Revision) -> list[str]:
+def models_with_metrics(revision: Revision) -> list[str]:
     """Every model with a headline metrics file (metrics/<model>.json holding `micro`), in DVC's order."""
     return [
         Path(file).stem
@@ -181,35 +157,30 @@ class Comparison:
     draws: int  # bootstrap draws of each verdict
 
 
-def _evaluate_params(revision: Revision) -> EvaluateParams:
-    return load_section(revision.params.get(MAIN_PARAMS_FILE, {}), "evaluate", EvaluateParams)
-
-
 def compare(baseline: Revision, models: Sequence[str], repo: str = ".") -> Comparison:
     """Each model of each experiment of `baseline` against the baseline's, on the draws `evaluate` uses
     (the baseline's `seed` and `evaluate.bootstrap_draws`)."""
     files = RevisionFiles(repo, baseline.rev)
-    data = labelled(files)
-    params = _evaluate_params(baseline)
-    seed = load_seed(baseline.params.get(MAIN_PARAMS_FILE, {}))
-    weights = bootstrap_weights(len(data.test.movie_ids), params.bootstrap_draws, seed)
-    decided = {model: tuned_test_decisions(files, data, model, params) for model in models}
+    movies = test_movies(files)
+    raw = baseline.params.get(MAIN_PARAMS_FILE, {})
+    draws = load_section(raw, "evaluate", EvaluateParams).bootstrap_draws
+    weights = bootstrap_weights(len(movies.movie_ids), draws, load_seed(raw))
+    decided = {model: tuned_test_decisions(files, movies, model) for model in models}
     reference = {m: d for m, d in decided.items() if d is not None}
     baseline_row = Row(
         baseline.name,
         f"(baseline {baseline.rev[:7]})",
-        {model: Judged(micro_f1(data.test.labels, d)) for model, d in reference.items()},
+        {model: Judged(micro_f1(movies.labels, d)) for model, d in reference.items()},
     )
     rows = []
     for experiment in baseline.experiments:
         exp_files = RevisionFiles(repo, experiment.rev)
-        exp_data = labelled(exp_files)
-        exp_params = _evaluate_params(experiment)
+        exp_movies = test_movies(exp_files)
         results = {}
         for model, base_decisions in reference.items():
-            decisions = tuned_test_decisions(exp_files, exp_data, model, exp_params)
+            decisions = tuned_test_decisions(exp_files, exp_movies, model)
             if decisions is not None:
-                results[model] = judge(data.test, base_decisions, exp_data.test, decisions, weights)
+                results[model] = judge(movies, base_decisions, exp_movies, decisions, weights)
         changes = ", ".join(changed_params(baseline.params, experiment.params)) or "(nothing)"
         rows.append(Row(experiment.name, changes, results))
-    return Comparison(baseline_row, sorted_by(rows, models[0]) if models else rows, params.bootstrap_draws)
+    return Comparison(baseline_row, sorted_by(rows, models[0]) if models else rows, draws)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 import numpy as np
 
@@ -49,6 +49,6 @@ def save_predictions(path: Path, predictions: Predictions) -> None:
         np.savez(f, movie_ids=predictions.movie_ids, scores=predictions.scores, kind=predictions.kind)
 
 
-def load_predictions(path: Path) -> Predictions:
+def load_predictions(path: Path | IO[bytes]) -> Predictions:
     with np.load(path) as npz:
         return Predictions(npz["movie_ids"], npz["scores"], str(npz["kind"]))  # type: ignore[arg-type]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -34,11 +34,14 @@ class ModellingData:
     genre_names: list[str] = field(default_factory=list)  # the label columns, in genres.csv order
 
 
-def load_labels() -> tuple[pd.DataFrame, np.ndarray, list[str]]:
+def load_labels(
+    genres_file: Path | IO[bytes] = paths.GENRES, dataset_file: Path | IO[bytes] = paths.DATASET
+) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
     """The modelling table's ids, subsets and genres, its label matrix and the genre names (columns in
-    genres.csv order). Only those columns: the texts and details would take ~1 KB a movie."""
-    genres = pd.read_csv(paths.GENRES)
-    dataset = read_table(paths.DATASET, columns=["movie_id", "subset", "genre_ids"])
+    genres.csv order). Only those columns: the texts and details would take ~1 KB a movie. From the
+    pipeline's files, or from other ones' bytes (a past revision's, movie-genres compare)."""
+    genres = pd.read_csv(genres_file)
+    dataset = read_table(dataset_file, columns=["movie_id", "subset", "genre_ids"])
     return dataset, label_matrix(dataset["genre_ids"], genres["genre_id"].tolist()), genres["name"].tolist()
 
 
