@@ -63,7 +63,7 @@ def run_cnn(movies_file: str) -> None:
 
     from movie_genres import paths
     from movie_genres.features.cnn import build_backbone
-    from movie_genres.features.poster_features import network_input
+    from movie_genres.features.image_input import network_input
     from movie_genres.keras_batches import predict_in_batches
     from movie_genres.params import VggExtractParams
     from movie_genres.predict.features import trained_settings

@@ -16,7 +16,8 @@ from movie_genres.features.cnn import (
     feature_extractor,
     fold_batch_norms,
 )
-from movie_genres.features.poster_features import extract_features, prepare_image
+from movie_genres.features.image_input import prepare_image
+from movie_genres.features.poster_features import extract_features
 from movie_genres.features.store import load_features, save_features
 from movie_genres.features.torch_checkpoint import read_legacy_torch_state_dict
 from movie_genres.params import ParamError, VggExtractParams, load_section

@@ -15,11 +15,11 @@ from movie_genres.features import sentence_encoder
 from movie_genres.features.sentence_encoder import (
     ModelNotFound,
     SentenceEncoder,
+    WordPieces,
     find_model_dir,
     length_batches,
     max_sequence_length,
     movie_texts,
-    normalize_like_bert,
 )
 from tests.conftest import ROOT
 
@@ -57,8 +57,7 @@ def test_accents_are_stripped_not_unknown(encoder):
 def test_normalization_is_berts_not_nfkc_casefold():
     """Control and zero-width characters go, spaces become " ", accents go; "…" and "ﬁ" stay."""
     text = "Amélie\u2026\u200bX\u00a0Y\x07 ﬁ Straße"
-    assert normalize_like_bert(text, lowercase=True, strip_accents=True) == "amelie\u2026x y ﬁ straße"
-    assert normalize_like_bert(text, lowercase=False, strip_accents=False) == "Amélie\u2026X Y ﬁ Straße"
+    assert WordPieces(find_model_dir()).normalize(text) == "amelie\u2026x y ﬁ straße"
 
 
 def test_feed_forward_activation_is_exact_gelu(encoder):
@@ -113,6 +112,16 @@ def test_a_model_folder_without_weights_is_named(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(ModelNotFound, match=r"lacks model\.safetensors, vocab\.txt"):
         find_model_dir(tmp_path)
+
+
+@pytest.mark.parametrize("token", ["[CLS]", "[PAD]"])
+def test_a_vocabulary_without_berts_special_tokens_is_named(tmp_path, token):
+    vocab = (find_model_dir() / "vocab.txt").read_text().split("\n")
+    (tmp_path / "vocab.txt").write_text("\n".join(word for word in vocab if word != token))
+    for name in ("tokenizer_config.json", "sentence_bert_config.json"):
+        (tmp_path / name).write_bytes((find_model_dir() / name).read_bytes())
+    with pytest.raises(ModelNotFound, match=r"vocab\.txt.*not a BERT vocabulary"):
+        WordPieces(tmp_path)
 
 
 def test_a_missing_model_package_says_how_to_install_it(monkeypatch):

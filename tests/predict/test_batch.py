@@ -84,8 +84,8 @@ def _scores(result: dict) -> dict[str, float]:
 
 @pytest.mark.parametrize("model", ["nb", "minilm_mlp", "details_logreg", "early_fusion_mlp", "stack_details", None])
 def test_batch_and_single_predictions_agree(trained, capsys, tmp_path, model):
-    """The same models, inputs used and ignored, thresholds and scores (up to the printed rounding:
-    MiniLM pads a batch to its longest text, one movie to its own length)."""
+    """The same models, inputs used and ignored, thresholds and scores (up to the printed rounding: a
+    batch runs on TensorFlow, one movie on the numpy engine, the same networks to float32 rounding)."""
     rows = _test_movies(trained, tmp_path, 4)
     _write_jsonl(tmp_path / "movies.jsonl", rows)
     model_args = [] if model is None else ["--model", model]
@@ -237,14 +237,16 @@ def test_a_damaged_model_stops_the_batch_with_one_line(trained, capsys, tmp_path
     assert not output.exists() and not list(tmp_path.glob("*.partial"))
 
 
-def test_scores_match_the_pipeline_for_every_model(trained, tmp_path):
-    """Batch predictions of the test movies, every model: the scores the pipeline stored for them."""
+@pytest.mark.parametrize("engine", ["tensorflow", "numpy"])
+def test_scores_match_the_pipeline_for_every_model(trained, tmp_path, engine):
+    """Batch predictions of the test movies, every model, on either engine: the scores the pipeline
+    stored for them (the numpy engine's networks agree with TensorFlow's to float32 rounding)."""
     from movie_genres.models.predictions import load_predictions
 
     rows = _test_movies(trained, tmp_path, 12)
     movies = [movie_from_mapping(row, tmp_path) for row in rows]
     genres = pd.read_csv(paths.GENRES)["name"].tolist()
-    predictor = Predictor()
+    predictor = Predictor(engine)
     for model in predictor.trained:
         results = predictor.predict_many(movies, model)
         got = np.array([[_scores(r)[g] for g in genres] for r in results])

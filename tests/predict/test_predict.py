@@ -309,16 +309,31 @@ def test_a_scikit_learn_model_runs_without_tensorflow(trained):
     )
 
 
-def test_keras_models_load_only_the_libraries_they_use(trained, tmp_path):
-    """Keras' and keras-hub's optional imports (plots, Kaggle's client, TF Text) stay out; so does
-    scikit-learn for a poster model (a text model reads the bag of words to check the overview's words)."""
+def test_one_movie_runs_without_tensorflow_or_gensim(trained, tmp_path):
+    """The default engine of one movie is numpy: the default models with a poster, and without."""
     movie = _a_test_movie(trained)
     with zipfile.ZipFile(trained / paths.POSTERS) as zf:
         (tmp_path / "poster.jpg").write_bytes(zf.read(f"{movie['movie_id']}.jpg"))
     _passes_in_a_new_interpreter(
-        f"assert main(['--poster', {str(tmp_path / 'poster.jpg')!r}, '--model', 'poster_mlp']) == 0; "
+        f"assert main(['--overview', {movie['overview']!r}, '--poster', {str(tmp_path / 'poster.jpg')!r}]) == 0; "
+        f"assert main(['--overview', {movie['overview']!r}, '--title', {movie['title']!r}]) == 0; "
+        "heavy = ['tensorflow', 'keras', 'keras_hub', 'gensim']; "
+        "assert not [m for m in heavy if m in sys.modules], [m for m in heavy if m in sys.modules]",
+        trained,
+    )
+
+
+def test_keras_models_load_only_the_libraries_they_use(trained, tmp_path):
+    """On TensorFlow, Keras' and keras-hub's optional imports (plots, Kaggle's client, TF Text) stay out;
+    so does scikit-learn for a poster model (a text model reads the bag of words to check its words)."""
+    movie = _a_test_movie(trained)
+    with zipfile.ZipFile(trained / paths.POSTERS) as zf:
+        (tmp_path / "poster.jpg").write_bytes(zf.read(f"{movie['movie_id']}.jpg"))
+    on_tf = "'--engine', 'tensorflow'"
+    _passes_in_a_new_interpreter(
+        f"assert main(['--poster', {str(tmp_path / 'poster.jpg')!r}, '--model', 'poster_mlp', {on_tf}]) == 0; "
         "assert 'sklearn' not in sys.modules, 'scikit-learn was imported'; "
-        "assert main(['--overview', 'A heist.', '--model', 'minilm_mlp']) == 0; "
+        f"assert main(['--overview', 'A heist.', '--model', 'minilm_mlp', {on_tf}]) == 0; "
         "unused = ['matplotlib', 'kagglehub', 'tensorflow_text']; "
         "assert not [m for m in unused if m in sys.modules], [m for m in unused if m in sys.modules]",
         trained,

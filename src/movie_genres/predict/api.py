@@ -25,6 +25,7 @@ from movie_genres.models.training import ModelCard
 from movie_genres.predict.features import (
     FEATURES,
     TRAINING_WORDS,
+    Engine,
     Featurizers,
     inputs_read,
     load_json,
@@ -45,10 +46,12 @@ def _needs_message(name: str, missing: set[str]) -> str:
 
 
 class Predictor:
-    """The trained models of models/, loaded on first use and kept for every later movie."""
+    """The trained models of models/, loaded on first use and kept for every later movie; the networks
+    and the Keras models run on `engine` (see predict/features.py)."""
 
-    def __init__(self) -> None:
-        self.featurizers = Featurizers()
+    def __init__(self, engine: Engine = "tensorflow") -> None:
+        self.engine = engine
+        self.featurizers = Featurizers(engine)
         self._cards: dict[str, ModelCard] = {}
         self._decisions: dict[str, dict] = {}
         self._models: dict[str, Any] = {}
@@ -131,17 +134,26 @@ class Predictor:
             card = self.card(leaf)
             path = Path(card.artifact)
             if card.artifact.endswith(".keras"):
-                if not path.is_file():
-                    raise model_file_error(path)
-                from movie_genres.models.mlp import load_keras_model
-
-                try:
-                    self._models[leaf] = load_keras_model(path)
-                except Exception as err:  # a damaged archive raises zip, h5 or Keras errors
-                    raise model_file_error(path, err) from None
+                self._models[leaf] = self._keras_model(path)
             else:
                 self._models[leaf] = load_pickle(path)
         return self._models[leaf]
+
+    def _keras_model(self, path: Path) -> Any:
+        from movie_genres.models.mlp_numpy import NumpyMlp, UnsupportedModel
+
+        if not path.is_file():
+            raise model_file_error(path)
+        try:
+            if self.engine == "numpy":
+                return NumpyMlp.load(path)
+            from movie_genres.models.mlp import load_keras_model
+
+            return load_keras_model(path)
+        except UnsupportedModel:
+            raise
+        except Exception as err:  # a damaged archive raises zip, h5 or Keras errors
+            raise model_file_error(path, err) from None
 
     # --- choosing ---------------------------------------------------------------------------------
 
@@ -259,16 +271,18 @@ class Predictor:
             for feature in self.card(leaf).features:
                 feature_rows[feature] = sorted(set(feature_rows.get(feature, [])) | set(rows))
 
-        computed = {
-            feature: (rows, _positions(feature_rows[feature])) for feature, rows in self._compute(movies, feature_rows)
-        }
         text_rows = [i for i, name in enumerate(chosen) if name is not None and "overview" in self.needed_inputs(name)]
+        # The language check (its model takes about 0.5 s to load) runs beside the features.
+        with ThreadPoolExecutor(1) as side:
+            languages = side.submit(lambda: {i: clearly_not_english(movies[i].overview or "") for i in text_rows})
+            computed = {
+                feature: (rows, _positions(feature_rows[feature]))
+                for feature, rows in self._compute(movies, feature_rows)
+            }
         unknown_to_training: set[int] = set()
-        languages: dict[int, str | None] = {}
         if text_rows:
             flags = self.featurizers.unknown_to_training_words([movies[i] for i in text_rows])
             unknown_to_training = {i for i, flag in zip(text_rows, flags) if flag}
-            languages = {i: clearly_not_english(movies[i].overview or "") for i in text_rows}
         leaf_scores = {}
         for leaf, rows in leaf_rows.items():
             x = join_columns([_take(computed[f][0].matrix, computed[f][1], rows) for f in self.card(leaf).features])
@@ -286,8 +300,9 @@ class Predictor:
                 continue
             scores = model_scores[name][0][model_scores[name][1][i]]
             result = self._result(name, movies[i], np.asarray(scores), computed, i, i in unknown_to_training)
-            if languages.get(i):
-                result["warnings"].append(language_warning(str(languages[i])))
+            language = languages.result().get(i)
+            if language:
+                result["warnings"].append(language_warning(language))
             result["chosen"] = "requested" if model else f"the default for {input_key(self.default_inputs(movies[i]))}"
             missing = [] if model else self.missing_details(movies[i])
             if missing:
@@ -301,7 +316,7 @@ class Predictor:
         TensorFlow's thread pools (256 movies: 27.5 s together against 13.3 s one after the other).
         The later networks load, and the Python featurizers load and run, on other threads meanwhile."""
         networks = [feature for feature in feature_rows if FEATURES[feature].network]
-        if networks:
+        if networks and self.engine == "tensorflow":
             # TensorFlow's start-up changes process-wide state for a while (sys.modules, file descriptor
             # 2; see tf_runtime): on this thread, before the others import what it holds back.
             import movie_genres.tf_runtime  # noqa: F401
@@ -335,7 +350,9 @@ class Predictor:
     def _scores(self, leaf: str, x: Any) -> np.ndarray:
         card = self.card(leaf)
         model = self._model(leaf)
-        if card.artifact.endswith(".keras"):
+        if card.artifact.endswith(".keras") and self.engine == "numpy":
+            scores = model.predict(np.asarray(x))
+        elif card.artifact.endswith(".keras"):
             from movie_genres.keras_batches import predict_in_batches
 
             # Rows in padded batches of one size: one traced graph per model however many movies come

@@ -6,7 +6,10 @@ describes many movies at a time:
 sparse transforms on all rows at once, MiniLM in batches of similar length, the CNN on stacked posters.
 Its settings are the ones the feature stage recorded when the models were trained
 (models/<features>.featurizer.json), not today's params.yaml.
-TensorFlow is imported only by the MiniLM and CNN featurizers, when a model needs them.
+The networks (MiniLM, the poster CNN) run on one of two engines: `tensorflow`, the pipeline's own
+(the same bits as its feature files, fastest on many movies), or `numpy` (the same networks to float32
+rounding, without importing TensorFlow: a one-movie call in a third of the time). TensorFlow is
+imported only by the tensorflow engine's networks, when a model needs them.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 from pydantic import BaseModel
@@ -33,6 +36,8 @@ from movie_genres.predict.movie import ModelFilesError, MovieInput, PredictError
 Settings = TypeVar("Settings", bound=BaseModel)
 
 FIX = "run `dvc repro` (or `dvc pull`) to restore it"
+Engine = Literal["tensorflow", "numpy"]
+ENGINES: tuple[Engine, ...] = ("tensorflow", "numpy")
 
 
 def model_file_error(path: Path, err: Exception | None = None) -> ModelFilesError:
@@ -84,9 +89,10 @@ _WORD = re.compile(r"\w+")
 
 
 class Featurizers:
-    """The fitted featurizers, each loaded on first use and kept."""
+    """The fitted featurizers, each loaded on first use and kept; the networks on `engine`."""
 
-    def __init__(self) -> None:
+    def __init__(self, engine: Engine = "tensorflow") -> None:
+        self.engine = engine
         self._loaded: dict[str, Any] = {}
         self._loading: dict[str, threading.Lock] = {}  # one lock a featurizer: features compute on threads
         self._lock = threading.Lock()
@@ -148,16 +154,27 @@ class Featurizers:
         means = mean_word_vectors(movies_frame(movies)["overview"], vectors, params.lowercase)
         return FeatureRows(means.matrix, means.no_known_word)
 
-    # --- TensorFlow featurizers -----------------------------------------------------------------
+    # --- the networks ---------------------------------------------------------------------------
 
     def minilm_settings(self) -> EmbedTextParams:
         return self._get("minilm_settings", lambda: trained_settings(paths.TEXT_MINILM, EmbedTextParams))
 
     def encoder(self) -> Any:
-        from movie_genres.features.sentence_encoder import SentenceEncoder, find_model_dir
+        from movie_genres.features.sentence_encoder import find_model_dir
 
         params = self.minilm_settings()
-        return self._get("minilm", lambda: SentenceEncoder(find_model_dir(params.model_dir), params.batch_size))
+
+        def load() -> Any:
+            model_dir = find_model_dir(params.model_dir)
+            if self.engine == "numpy":
+                from movie_genres.features.minilm_numpy import NumpySentenceEncoder
+
+                return NumpySentenceEncoder(model_dir)
+            from movie_genres.features.sentence_encoder import SentenceEncoder
+
+            return SentenceEncoder(model_dir, params.batch_size)
+
+        return self._get("minilm", load)
 
     def _minilm_vocabulary(self) -> set[str]:
         def load() -> set[str]:
@@ -171,7 +188,7 @@ class Featurizers:
     def minilm(self, movies: list[MovieInput]) -> FeatureRows:
         from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-        from movie_genres.features.sentence_encoder import movie_texts, normalize_like_bert
+        from movie_genres.features.sentence_encoder import movie_texts
 
         encoder = self.encoder()
         frame = movies_frame(movies)
@@ -180,7 +197,7 @@ class Featurizers:
             [
                 not any(
                     word in vocabulary and word not in ENGLISH_STOP_WORDS
-                    for word in _WORD.findall(normalize_like_bert(text, encoder.lowercase, encoder.strip_accents))
+                    for word in _WORD.findall(encoder.normalize(text))
                 )
                 for text in frame["overview"]
             ]
@@ -191,15 +208,30 @@ class Featurizers:
         return self._get("cnn_settings", lambda: trained_settings(paths.POSTER_FEATURES, VggExtractParams))
 
     def cnn(self) -> Callable[[np.ndarray], np.ndarray]:
-        """The poster CNN, padded to the pipeline's batch size: vgg_extract's arithmetic, one compiled shape."""
-        from movie_genres.features.cnn import build_backbone
-        from movie_genres.keras_batches import predict_in_batches
-
+        """The poster CNN: on tensorflow padded to the pipeline's batch size (vgg_extract's arithmetic,
+        one compiled shape); on numpy a poster at a time."""
         params = self.cnn_settings()
-        return self._get("cnn", lambda: predict_in_batches(build_backbone(params), params.batch_size))
+
+        def load() -> Callable[[np.ndarray], np.ndarray]:
+            if self.engine == "numpy":
+                from movie_genres.features.cnn_numpy import NumpyEfficientNetLite0
+                from movie_genres.features.imagenet_weights import efficientnet_lite0_weights_file
+
+                if params.backbone != "efficientnet_lite0":
+                    raise ModelFilesError(
+                        f"the numpy engine computes the efficientnet_lite0 poster CNN, not {params.backbone}: "
+                        "predict with --engine tensorflow"
+                    )
+                return NumpyEfficientNetLite0(efficientnet_lite0_weights_file()).features
+            from movie_genres.features.cnn import build_backbone
+            from movie_genres.keras_batches import predict_in_batches
+
+            return predict_in_batches(build_backbone(params), params.batch_size)
+
+        return self._get("cnn", load)
 
     def poster_cnn(self, movies: list[MovieInput]) -> FeatureRows:
-        from movie_genres.features.poster_features import prepare_image
+        from movie_genres.features.image_input import prepare_image
 
         posters = [movie.poster for movie in movies if movie.poster is not None]
         if len(posters) < len(movies):
@@ -223,7 +255,7 @@ class Feature:
     needs: frozenset[str]  # the kinds of input it cannot do without: overview, poster, details
     compute: Callable[[Featurizers, list[MovieInput]], FeatureRows]
     vocabulary: str = ""  # what "a known word" means for it, for the no-known-word warning
-    network: Callable[[Featurizers], object] | None = None  # loads its TensorFlow network, if it has one
+    network: Callable[[Featurizers], object] | None = None  # loads its network, if it has one
 
 
 TRAINING_WORDS = "the training overviews' vocabulary (bag of words)"
