@@ -9,7 +9,8 @@ posters from data/posters.zip, written as a JSON Lines file. Prints, as medians:
   start-up and loading included, in movies per second (of `--repeats` runs);
 - batch, warm: `Predictor.predict_many` on all the movies with the models already loaded;
 - one movie: the wall time of one `python -m movie_genres.predict` call (of `--calls` calls), per
-  model, and the load average when the calls began and ended (the machine may be shared).
+  model on the numpy engine (one movie's default), the defaults on tensorflow too, and the load
+  average when the calls began and ended (the machine may be shared).
 Writes the same figures to bench/results/predict_speed.json (`--output`).
 """
 
@@ -146,16 +147,20 @@ def batch_speed(folder: Path, n: int, repeats: int) -> list[dict]:
 
 
 def one_movie_speed(folder: Path, row: dict, calls: int) -> list[dict]:
-    """One call's wall time per model (or default), median and range of `calls` calls."""
+    """One call's wall time per model (or default), median and range of `calls` calls: on the default
+    engine of one movie (numpy), and the defaults on tensorflow as well, for the ratio of the two."""
     print(f"\none movie, {os.cpu_count()} CPUs: wall time of one call, median (min-max) of {calls} calls")
     figures = []
-    for label, wanted in ONE_MOVIE.items():
+    runs = [(label, wanted, "numpy") for label, wanted in ONE_MOVIE.items()]
+    runs += [(label, wanted, "tensorflow") for label, wanted in ONE_MOVIE.items() if label.startswith("default")]
+    for label, wanted, engine in runs:
         model_args = [] if label.startswith("default") else ["--model", label]
-        times = seconds(command(*one_movie_args(row, folder, wanted), *model_args), calls)
+        times = seconds(command(*one_movie_args(row, folder, wanted), *model_args, "--engine", engine), calls)
         spread = f"{statistics.median(times):.1f} s ({min(times):.1f}-{max(times):.1f})"
-        print(f"{label + ' (' + ', '.join(w[2:] for w in wanted) + ')':<36} {spread:>22}")
-        figures.append({"model": label, "inputs": [w[2:] for w in wanted], "seconds": [round(t, 2) for t in times],
-                        "median_s": round(statistics.median(times), 2)})  # fmt: skip
+        print(f"{label + ' (' + ', '.join(w[2:] for w in wanted) + '), ' + engine:<48} {spread:>22}")
+        median = round(statistics.median(times), 2)
+        figure = {"model": label, "inputs": [w[2:] for w in wanted], "engine": engine}
+        figures.append({**figure, "seconds": [round(t, 2) for t in times], "median_s": median})
     return figures
 
 

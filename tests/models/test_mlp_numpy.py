@@ -12,9 +12,12 @@ from tests.models.test_mlp import PARAMS, _subsets
 
 
 def test_a_saved_mlp_scores_as_keras_does(tmp_path):
+    """Also when its layers' names got suffixes from models built before it (dense_7, ...)."""
     make_deterministic(0)
     train, val = _subsets()
+    build_mlp(train.x, 2, PARAMS)
     model = build_mlp(train.x, 2, PARAMS)
+    assert model.layers[-1].name != "dense_2"  # not the names Keras stores the weights under
     model.fit(train.x, train.y.astype(np.float32), epochs=3, batch_size=16, verbose=0)
     save_keras_model(model, tmp_path / "mlp.keras")
     np.testing.assert_allclose(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +32,7 @@ class UnsupportedModel(UserError, ValueError):
 
 def _step(layer: dict, weights: list[np.ndarray], path: Path) -> Step | None:
     kind, config = layer["class_name"], layer["config"]
-    if kind in ("InputLayer", "Dropout"):
+    if kind == "Dropout":
         return None
     if kind == "Normalization" and not config.get("invert"):
         mean, variance = weights[0], weights[1]
@@ -45,6 +46,23 @@ def _step(layer: dict, weights: list[np.ndarray], path: Path) -> Step | None:
         f"{path} has a {kind} layer ({config.get('name')}) the NumPy engine does not compute: "
         "predict with --engine tensorflow"
     )
+
+
+def _layers(config: dict) -> list[dict]:
+    """The Sequential's layers as it lists them: without its InputLayer."""
+    return [layer for layer in config["config"]["layers"] if layer["class_name"] != "InputLayer"]
+
+
+def _weight_keys(config: dict) -> list[str]:
+    """Where Keras' saving stores each layer's weights: by class, not by the layer's name (which depends
+    on the models made before in the process): dense, dropout, dense_1, ..."""
+    used: dict[str, int] = {}
+    keys = []
+    for layer in _layers(config):
+        name = re.sub(r"([a-z])([A-Z])", r"\1_\2", re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", layer["class_name"])).lower()
+        keys.append(f"{name}_{used[name]}" if name in used else name)
+        used[name] = used.get(name, 0) + 1
+    return keys
 
 
 class NumpyMlp:
@@ -64,8 +82,8 @@ class NumpyMlp:
             raise UnsupportedModel(f"{path} is a {config.get('class_name')}, not a Sequential: use --engine tensorflow")
         steps = []
         with weights_file:
-            for layer in config["config"]["layers"]:
-                stored = weights_file.get(f"layers/{layer['config']['name']}/vars")
+            for layer, key in zip(_layers(config), _weight_keys(config)):
+                stored = weights_file.get(f"layers/{key}/vars")
                 weights = (
                     [np.asarray(stored[str(i)], np.float32) for i in range(len(stored))] if stored is not None else []
                 )
