@@ -36,6 +36,9 @@ def in_tmp_repo(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
+BUILD_PRIORITY = 10  # how much nicer than the shared build the tests running beside it are
+
+
 def _needs_small_profile(item: pytest.Item) -> bool:
     return "small_profile_repo" in getattr(item, "fixturenames", ())
 
@@ -70,6 +73,10 @@ def early_small_profile_build(request, tmp_path_factory) -> Iterator[threading.T
     repo = tmp_path_factory.getbasetemp().parent / "small_profile"
     build = threading.Thread(target=_build_shared_small_profile, args=(repo,), daemon=True)
     build.start()
+    # The build is the suite's critical path: every end-to-end test waits for it. The tests that run
+    # meanwhile yield the CPU to it: this thread (Linux sets niceness per thread) and what it spawns run
+    # at a lower priority from here on, the build's thread and its processes at the normal one.
+    os.nice(BUILD_PRIORITY)
     yield build
 
 
