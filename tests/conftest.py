@@ -85,7 +85,7 @@ def small_profile_repo(tmp_path_factory, early_small_profile_build) -> Path:
     """The project reproduced on the small profile and committed, once a run (2-3 minutes).
 
     Shared by every end-to-end test: a test that changes a repository works on a copy_workspace of it.
-    Under pytest-xdist (`make test` runs two workers) the workers share one build, started early.
+    Under pytest-xdist (`make test` runs three workers) the workers share one build, started early.
     """
     if "PYTEST_XDIST_WORKER" not in os.environ:
         repo = tmp_path_factory.mktemp("small_profile")
