@@ -8,7 +8,8 @@ import shutil
 import numpy as np
 import pytest
 
-from movie_genres.features.minilm_numpy import NumpySentenceEncoder, UnsupportedEncoder
+from movie_genres.errors import NumpyEngineUnsupported
+from movie_genres.features.minilm_numpy import NumpySentenceEncoder
 from movie_genres.features.sentence_encoder import find_model_dir
 from tests.features.test_sentence_encoder import REFERENCE
 
@@ -42,5 +43,5 @@ def test_another_network_is_refused_with_the_engine_to_use(tmp_path):
     shutil.copytree(find_model_dir(), folder)
     config = json.loads((folder / "config.json").read_text())
     (folder / "config.json").write_text(json.dumps({**config, "hidden_act": "gelu_new"}))
-    with pytest.raises(UnsupportedEncoder, match=r"hidden_act 'gelu_new'.*--engine tensorflow"):
+    with pytest.raises(NumpyEngineUnsupported, match=r"hidden_act 'gelu_new'.*--engine tensorflow"):
         NumpySentenceEncoder(folder)

@@ -6,8 +6,9 @@ import keras
 import numpy as np
 import pytest
 
+from movie_genres.errors import NumpyEngineUnsupported
 from movie_genres.models.mlp import build_mlp, make_deterministic, predict_probabilities, save_keras_model
-from movie_genres.models.mlp_numpy import NumpyMlp, UnsupportedModel
+from movie_genres.models.mlp_numpy import NumpyMlp
 from tests.models.test_mlp import PARAMS, _subsets
 
 
@@ -28,5 +29,5 @@ def test_a_saved_mlp_scores_as_keras_does(tmp_path):
 def test_a_layer_it_does_not_compute_is_refused_with_the_engine_to_use(tmp_path):
     model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.BatchNormalization(), keras.layers.Dense(2)])
     model.save(tmp_path / "other.keras")
-    with pytest.raises(UnsupportedModel, match=r"BatchNormalization layer.*--engine tensorflow"):
+    with pytest.raises(NumpyEngineUnsupported, match=r"BatchNormalization layer.*--engine tensorflow"):
         NumpyMlp.load(tmp_path / "other.keras")

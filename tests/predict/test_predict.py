@@ -323,6 +323,23 @@ def test_one_movie_runs_without_tensorflow_or_gensim(trained, tmp_path):
     )
 
 
+def test_a_model_the_numpy_engine_does_not_compute_goes_to_tensorflow_by_default(trained, capsys, monkeypatch):
+    """One movie defaults to numpy; where it refuses a model, the default is tensorflow, a requested numpy an error."""
+    from movie_genres.errors import NumpyEngineUnsupported
+    from movie_genres.models.mlp_numpy import NumpyMlp
+
+    movie = _a_test_movie(trained)
+    on_tensorflow = _predict(capsys, "--overview", movie["overview"], "--model", "text_mlp", "--engine", "tensorflow")
+
+    def refuse(path):
+        raise NumpyEngineUnsupported(f"{path}: not computed here: predict with --engine tensorflow")
+
+    monkeypatch.setattr(NumpyMlp, "load", staticmethod(refuse))
+    assert _predict(capsys, "--overview", movie["overview"], "--model", "text_mlp") == on_tensorflow
+    assert main(["--overview", movie["overview"], "--model", "text_mlp", "--engine", "numpy"]) == 2
+    assert "predict with --engine tensorflow" in capsys.readouterr().err
+
+
 def test_keras_models_load_only_the_libraries_they_use(trained, tmp_path):
     """On TensorFlow, Keras' and keras-hub's optional imports (plots, Kaggle's client, TF Text) stay out;
     so does scikit-learn for a poster model (a text model reads the bag of words to check its words)."""

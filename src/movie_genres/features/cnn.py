@@ -20,7 +20,12 @@ import keras
 import numpy as np
 from kimm.models import EfficientNetLiteB0
 
-from movie_genres.features.imagenet_weights import WeightsUnavailable, efficientnet_lite0_weights_file
+from movie_genres.features.imagenet_weights import (
+    WeightsUnavailable,
+    efficientnet_lite0_weights_file,
+    fold_batch_norm,
+    keras_kernel,
+)
 from movie_genres.features.torch_checkpoint import CheckpointError, read_legacy_torch_state_dict
 from movie_genres.params import VggExtractParams
 
@@ -61,9 +66,9 @@ def _keras_weights(layer: keras.layers.Layer, params: dict[str, np.ndarray]) -> 
     if isinstance(layer, keras.layers.BatchNormalization):
         return [params["weight"], params["bias"], params["running_mean"], params["running_var"]]
     if isinstance(layer, keras.layers.DepthwiseConv2D):
-        return [params["weight"].transpose(2, 3, 0, 1)]  # (C, 1, H, W) -> (H, W, C, 1)
+        return [keras_kernel(params["weight"], depthwise=True)]
     if isinstance(layer, keras.layers.Conv2D):
-        return [params["weight"].transpose(2, 3, 1, 0)]  # (O, I, H, W) -> (H, W, I, O)
+        return [keras_kernel(params["weight"], depthwise=False)]
     if isinstance(layer, keras.layers.Dense):
         return [params["weight"].T, params["bias"]]
     raise WeightsUnavailable(f"no torch counterpart known for layer {layer.name} ({type(layer).__name__})")
@@ -153,13 +158,12 @@ def fold_batch_norms(model: keras.Model) -> keras.Model:
     for old, new in zip(model.layers, inference.layers):
         if old.name in folded:
             bn = folded[old.name]
-            gamma, beta = np.asarray(bn.gamma), np.asarray(bn.beta)
-            mean, variance = np.asarray(bn.moving_mean), np.asarray(bn.moving_variance)
-            scale = gamma / np.sqrt(variance + bn.epsilon)
-            kernel = np.asarray(old.kernel)
-            # The output channels sit on the last kernel axis, a depthwise kernel's on the third.
-            kernel = kernel * (scale[:, None] if isinstance(old, keras.layers.DepthwiseConv2D) else scale)
-            new.set_weights([kernel, beta - mean * scale])
+            gamma, beta, mean, variance = (
+                np.asarray(w) for w in (bn.gamma, bn.beta, bn.moving_mean, bn.moving_variance)
+            )
+            depthwise = isinstance(old, keras.layers.DepthwiseConv2D)
+            kernel, bias = fold_batch_norm(np.asarray(old.kernel), depthwise, gamma, beta, mean, variance, bn.epsilon)
+            new.set_weights([kernel, bias])
         elif old.name not in folded_bns and old.weights:
             new.set_weights(old.get_weights())
     return inference

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from movie_genres.features.imagenet_weights import WeightsUnavailable
+from movie_genres.features.imagenet_weights import WeightsUnavailable, fold_batch_norm, keras_kernel
 from movie_genres.features.torch_checkpoint import CheckpointError, read_legacy_torch_state_dict
 
 STRIDE_2_BLOCKS = frozenset({1, 3, 5, 11})
@@ -27,8 +27,9 @@ BATCH_NORM_EPSILON = 1e-3
 
 @dataclass(frozen=True)
 class Convolution:
-    kernel: np.ndarray  # (k, k, in, out), or (k, k, channels) for a depthwise one; BatchNorm folded in
+    kernel: np.ndarray  # Keras' layout, BatchNorm folded in: (k, k, in, out), or (k, k, channels, 1) depthwise
     bias: np.ndarray
+    depthwise: bool = False
     stride: int = 1
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
@@ -37,8 +38,8 @@ class Convolution:
         if k == 1 and self.stride == 1:
             return x @ self.kernel[0, 0] + self.bias
         windows = list(_windows(_pad_same(x, k, self.stride), k, self.stride))
-        if self.kernel.ndim == 3:  # depthwise: each channel with its own k x k kernel
-            out = sum(window * self.kernel[i, j] for (i, j), window in windows)
+        if self.depthwise:  # each channel with its own k x k kernel
+            out = sum(window * self.kernel[i, j, :, 0] for (i, j), window in windows)
         else:  # a dense k x k convolution (the stem): the windows side by side, one matrix product
             out = np.concatenate([window for _, window in windows], axis=-1) @ self.kernel.reshape(
                 -1, self.kernel.shape[-1]
@@ -102,16 +103,12 @@ class NumpyEfficientNetLite0:
         return _relu6(self.head(x)).mean(axis=(0, 1))
 
 
-def _folded(state: dict[str, np.ndarray], conv: str, bn: str, stride: int = 1) -> Convolution:
-    """A bias-free torch convolution and the BatchNorm after it, as one convolution in NHWC layout."""
-    weight = state[f"{conv}.weight"]
-    scale = state[f"{bn}.weight"] / np.sqrt(state[f"{bn}.running_var"] + BATCH_NORM_EPSILON)
-    bias = state[f"{bn}.bias"] - state[f"{bn}.running_mean"] * scale
-    if weight.shape[1] == 1 and weight.shape[0] > 1 and weight.shape[2] > 1:  # depthwise (C, 1, k, k)
-        kernel = weight[:, 0].transpose(1, 2, 0)
-    else:  # (out, in, k, k)
-        kernel = weight.transpose(2, 3, 1, 0)
-    return Convolution((kernel * scale).astype(np.float32), bias.astype(np.float32), stride)
+def _folded(state: dict[str, np.ndarray], conv: str, bn: str, depthwise: bool = False, stride: int = 1) -> Convolution:
+    """A bias-free torch convolution and the BatchNorm after it, as one convolution in Keras' layout."""
+    kernel = keras_kernel(state[f"{conv}.weight"], depthwise)
+    gamma, beta, mean, variance = (state[f"{bn}.{name}"] for name in ("weight", "bias", "running_mean", "running_var"))
+    kernel, bias = fold_batch_norm(kernel, depthwise, gamma, beta, mean, variance, BATCH_NORM_EPSILON)
+    return Convolution(kernel.astype(np.float32), bias.astype(np.float32), depthwise, stride)
 
 
 def _block(state: dict[str, np.ndarray], n: int) -> Block:
@@ -120,5 +117,5 @@ def _block(state: dict[str, np.ndarray], n: int) -> Block:
     # Without an expansion the block's BatchNorms are bn1 (depthwise) and bn2 (projection), else bn0, bn1, bn2.
     expand = _folded(state, f"{name}._expand_conv", f"{name}._bn0") if expanded else None
     stride = 2 if n in STRIDE_2_BLOCKS else 1
-    depthwise = _folded(state, f"{name}._depthwise_conv", f"{name}._bn1", stride)
+    depthwise = _folded(state, f"{name}._depthwise_conv", f"{name}._bn1", depthwise=True, stride=stride)
     return Block(expand, depthwise, _folded(state, f"{name}._project_conv", f"{name}._bn2"))

@@ -16,12 +16,8 @@ from pathlib import Path
 import numpy as np
 from scipy.special import erf
 
-from movie_genres.errors import UserError
+from movie_genres.errors import NumpyEngineUnsupported
 from movie_genres.features.sentence_encoder import WordPieces
-
-
-class UnsupportedEncoder(UserError, ValueError):
-    """A model folder whose network the NumPy engine does not compute."""
 
 
 def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
@@ -44,7 +40,7 @@ class NumpySentenceEncoder(WordPieces):
         super().__init__(model_dir)
         self.config = json.loads((model_dir / "config.json").read_text())
         if self.config.get("model_type") != "bert" or self.config.get("hidden_act") != "gelu":
-            raise UnsupportedEncoder(
+            raise NumpyEngineUnsupported(
                 f"{model_dir} is no BERT with exact GELU (model_type {self.config.get('model_type')!r}, "
                 f"hidden_act {self.config.get('hidden_act')!r}): predict it with --engine tensorflow"
             )

@@ -18,16 +18,12 @@ from pathlib import Path
 import numpy as np
 from scipy.special import expit
 
-from movie_genres.errors import UserError
+from movie_genres.errors import NumpyEngineUnsupported
 
 KERAS_EPSILON = 1e-7  # keras.backend.epsilon(): Normalization divides by at least this
 
 Step = Callable[[np.ndarray], np.ndarray]
 ACTIVATIONS: dict[str, Step] = {"linear": lambda x: x, "relu": lambda x: np.maximum(x, 0), "sigmoid": expit}
-
-
-class UnsupportedModel(UserError, ValueError):
-    """A Keras model with a layer the NumPy engine does not compute."""
 
 
 def _step(layer: dict, weights: list[np.ndarray], path: Path) -> Step | None:
@@ -42,7 +38,7 @@ def _step(layer: dict, weights: list[np.ndarray], path: Path) -> Step | None:
         kernel, bias = weights if config.get("use_bias", True) else (weights[0], 0)
         activation = ACTIVATIONS[config["activation"]]
         return lambda x: activation(x @ kernel + bias)
-    raise UnsupportedModel(
+    raise NumpyEngineUnsupported(
         f"{path} has a {kind} layer ({config.get('name')}) the NumPy engine does not compute: "
         "predict with --engine tensorflow"
     )
@@ -79,7 +75,9 @@ class NumpyMlp:
             config = json.loads(archive.read("config.json"))
             weights_file = h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r")
         if config.get("class_name") != "Sequential":
-            raise UnsupportedModel(f"{path} is a {config.get('class_name')}, not a Sequential: use --engine tensorflow")
+            raise NumpyEngineUnsupported(
+                f"{path} is a {config.get('class_name')}, not a Sequential: use --engine tensorflow"
+            )
         steps = []
         with weights_file:
             for layer, key in zip(_layers(config), _weight_keys(config)):

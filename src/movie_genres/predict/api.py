@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from movie_genres import paths
+from movie_genres.errors import NumpyEngineUnsupported
 from movie_genres.evaluation.default_models import input_key
 from movie_genres.features.store import join_columns
 from movie_genres.models.predictions import DEFAULT_THRESHOLD, at_least_one_genre
@@ -140,7 +141,7 @@ class Predictor:
         return self._models[leaf]
 
     def _keras_model(self, path: Path) -> Any:
-        from movie_genres.models.mlp_numpy import NumpyMlp, UnsupportedModel
+        from movie_genres.models.mlp_numpy import NumpyMlp
 
         if not path.is_file():
             raise model_file_error(path)
@@ -150,7 +151,7 @@ class Predictor:
             from movie_genres.models.mlp import load_keras_model
 
             return load_keras_model(path)
-        except UnsupportedModel:
+        except NumpyEngineUnsupported:
             raise
         except Exception as err:  # a damaged archive raises zip, h5 or Keras errors
             raise model_file_error(path, err) from None

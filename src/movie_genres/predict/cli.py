@@ -10,8 +10,9 @@ Many movies, each model loaded once:
     movie-genres predict --input movies.jsonl|movies.csv --output preds.jsonl [--model NAME]
 
 Without --model, each movie gets the pipeline's default model for the inputs it has (models/defaults.json).
---engine: the networks on numpy (the default for one movie: no TensorFlow to start, about 3x sooner) or on
-tensorflow (the default for --input: the pipeline's own, bit for bit its features, faster on many movies).
+--engine: the networks on numpy (the default for one movie: no TensorFlow to start, about 3x sooner; a model
+it does not compute goes to tensorflow) or on tensorflow (the default for --input: the pipeline's own, bit for
+bit its features, faster on many movies).
 A field that cannot be read fails the movie only where the model reads it; otherwise it is ignored with
 a warning.
 
@@ -28,6 +29,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
+from movie_genres.errors import NumpyEngineUnsupported
 from movie_genres.predict.features import ENGINES, Engine
 from movie_genres.predict.movie import (
     DETAIL_FIELDS,
@@ -151,7 +153,13 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     try:
         if args.input is not None:
             return _batch(Predictor(engine), args)
-        result = Predictor(engine).predict(_movie_from_args(args), args.model)
+        movie = _movie_from_args(args)
+        try:
+            result = Predictor(engine).predict(movie, args.model)
+        except NumpyEngineUnsupported:
+            if args.engine is not None:
+                raise
+            result = Predictor("tensorflow").predict(movie, args.model)  # the default engine that computes it
     except (RuntimeError, ValueError, OSError) as err:  # PredictError, TMDB, credentials, params
         print(f"error: {_one_line(err)}", file=sys.stderr)
         return 2

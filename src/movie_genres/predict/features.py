@@ -29,6 +29,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from movie_genres import paths
+from movie_genres.errors import NumpyEngineUnsupported
 from movie_genres.parallel import ordered_map
 from movie_genres.params import EmbedTextParams, VggExtractParams, WordVectorsParams
 from movie_genres.predict.movie import ModelFilesError, MovieInput, PredictError, movies_frame
@@ -218,7 +219,7 @@ class Featurizers:
                 from movie_genres.features.imagenet_weights import efficientnet_lite0_weights_file
 
                 if params.backbone != "efficientnet_lite0":
-                    raise ModelFilesError(
+                    raise NumpyEngineUnsupported(
                         f"the numpy engine computes the efficientnet_lite0 poster CNN, not {params.backbone}: "
                         "predict with --engine tensorflow"
                     )
