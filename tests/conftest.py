@@ -7,7 +7,7 @@ import os
 import shutil
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +16,7 @@ from filelock import FileLock
 
 from movie_genres import paths
 from movie_genres.data.bundled import read_bundled_movies
-from tests.dvc_repo import reproduce_small_profile
+from tests.dvc_repo import reproduce_small_profile, run_experiments
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,63 +36,88 @@ def in_tmp_repo(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
-BUILD_PRIORITY = 10  # how much nicer than the shared build the tests running beside it are
+BUILD_PRIORITY = 10  # how much nicer than the shared builds the tests running beside them are
+SMALL_PROFILE_FIXTURE = "small_profile_repo"
+EXPERIMENTS_FIXTURE = "experimented"
 
 
-def _needs_small_profile(item: pytest.Item) -> bool:
-    return "small_profile_repo" in getattr(item, "fixturenames", ())
+def _needs(item: pytest.Item, fixture: str) -> bool:
+    return fixture in getattr(item, "fixturenames", ())
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The tests that need the small-profile build last (in their order): the workers run the others while
-    it is built, instead of waiting for it."""
-    items.sort(key=_needs_small_profile)
+    """The tests that need the small-profile build last, and of those the ones that need its experiments
+    after the others: the workers run the rest while each is built, instead of waiting for it."""
+    items.sort(key=lambda item: (_needs(item, SMALL_PROFILE_FIXTURE), _needs(item, EXPERIMENTS_FIXTURE)))
 
 
-def _build_shared_small_profile(repo: Path) -> Path:
-    """The workers' one build, under a file lock: the first to get it builds, the others find it built."""
-    built = repo.with_name("small_profile.built")  # beside the repository, whose git status stays clean
-    with FileLock(repo.with_name("small_profile.lock")):
+def _build_shared(repo: Path, build: Callable[[Path], None]) -> Path:
+    """The workers' one build of `repo`, under a file lock: the first to get it builds, the others find it
+    built. Its marker lies beside the repository, whose git status stays clean."""
+    built = repo.with_name(repo.name + ".built")
+    with FileLock(repo.with_name(repo.name + ".lock")):
         if not built.exists():
             shutil.rmtree(repo, ignore_errors=True)
-            repo.mkdir()
-            reproduce_small_profile(ROOT, repo)
+            build(repo)
             built.touch()
     return repo
 
 
+def _shared_small_profile(root: Path) -> Path:
+    return _build_shared(root / "small_profile", lambda repo: reproduce_small_profile(ROOT, repo))
+
+
+def _shared_experiments(root: Path) -> Path:
+    small_profile = _shared_small_profile(root)
+    return _build_shared(root / "experiments", lambda repo: run_experiments(small_profile, repo))
+
+
+def _shared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.getbasetemp().parent  # the workers' basetemps are its folders
+
+
 @pytest.fixture(scope="session", autouse=True)
-def early_small_profile_build(request, tmp_path_factory) -> Iterator[threading.Thread | None]:
-    """Under pytest-xdist, start the shared build at once, beside the first tests, when some test needs it:
-    otherwise the worker that builds it leaves the other one waiting on the lock for its first end-to-end
-    test (2 of the suite's 12 minutes, seen with `make test`). A thread: the build is subprocesses."""
-    needed = any(_needs_small_profile(item) for item in request.session.items)
-    if "PYTEST_XDIST_WORKER" not in os.environ or not needed:
+def early_shared_builds(request, tmp_path_factory) -> Iterator[threading.Thread | None]:
+    """Under pytest-xdist, start the shared builds at once, beside the first tests, when some test needs
+    them: otherwise the worker that builds one leaves the others waiting on its lock (2 of the suite's 12
+    minutes, seen with `make test`). The experiments follow the small profile in the same thread, while
+    the workers run the end-to-end tests that need no experiment. A thread: the builds are subprocesses."""
+    items = request.session.items
+    if "PYTEST_XDIST_WORKER" not in os.environ or not any(_needs(item, SMALL_PROFILE_FIXTURE) for item in items):
         yield None
         return
-    repo = tmp_path_factory.getbasetemp().parent / "small_profile"
-    build = threading.Thread(target=_build_shared_small_profile, args=(repo,), daemon=True)
-    build.start()
-    # The build is the suite's critical path: every end-to-end test waits for it. The tests that run
-    # meanwhile yield the CPU to it: this thread (Linux sets niceness per thread) and what it spawns run
+    build = _shared_experiments if any(_needs(item, EXPERIMENTS_FIXTURE) for item in items) else _shared_small_profile
+    thread = threading.Thread(target=build, args=(_shared_root(tmp_path_factory),), daemon=True)
+    thread.start()
+    # The builds are the suite's critical path: the end-to-end tests wait for them. The tests that run
+    # meanwhile yield the CPU to them: this thread (Linux sets niceness per thread) and what it spawns run
     # at a lower priority from here on, the build's thread and its processes at the normal one.
     os.nice(BUILD_PRIORITY)
-    yield build
+    yield thread
 
 
 @pytest.fixture(scope="session")
-def small_profile_repo(tmp_path_factory, early_small_profile_build) -> Path:
+def small_profile_repo(tmp_path_factory) -> Path:
     """The project reproduced on the small profile and committed, once a run (2-3 minutes).
 
     Shared by every end-to-end test: a test that changes a repository works on a copy_workspace of it.
     Under pytest-xdist (`make test` runs three workers) the workers share one build, started early.
     """
     if "PYTEST_XDIST_WORKER" not in os.environ:
-        repo = tmp_path_factory.mktemp("small_profile")
+        repo = tmp_path_factory.mktemp("small_profile") / "repo"
         reproduce_small_profile(ROOT, repo)
         return repo
-    early_small_profile_build.join()
-    return _build_shared_small_profile(tmp_path_factory.getbasetemp().parent / "small_profile")
+    return _shared_small_profile(_shared_root(tmp_path_factory))
+
+
+@pytest.fixture(scope="session")
+def experimented(small_profile_repo, tmp_path_factory) -> Path:
+    """The small-profile repository with dvc_repo.EXPERIMENTS run in it, once a run; the tests only read it."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        repo = tmp_path_factory.mktemp("experiments") / "repo"
+        run_experiments(small_profile_repo, repo)
+        return repo
+    return _shared_experiments(_shared_root(tmp_path_factory))
 
 
 # --- The live source, against the local fake TMDB server -------------------------------------------

@@ -110,3 +110,16 @@ def copy_workspace(repo: Path, destination: Path) -> Path:
 
     shutil.copytree(repo, destination, symlinks=True, copy_function=link_or_copy)
     return destination
+
+
+# The experiments tests/evaluation/test_experiments.py compares: one that changes the SVM (the small
+# profile's text default), one that changes nothing a model sees (it reruns the report alone).
+EXPERIMENTS = {"svm-c": "train_svm.C=[0.01]", "report-only": "report.gallery_movies=6"}
+
+
+def run_experiments(source: Path, repo: Path) -> None:
+    """A copy of `source` in repo with EXPERIMENTS run in it, each from HEAD (--temp: a plain run leaves its
+    results in the workspace, the next one's start)."""
+    copy_workspace(source, repo)
+    for name, change in EXPERIMENTS.items():
+        dvc("exp", "run", "--temp", "-n", name, "-S", change, cwd=repo)

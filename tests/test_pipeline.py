@@ -203,9 +203,3 @@ def test_retraining_an_mlp_gives_byte_identical_predictions_and_metrics(small_re
     assert _stages_run(out) == {"train_mlp@poster_mlp"}
     dvc("repro", "evaluate@poster_mlp", cwd=small_repo)
     assert [(small_repo / f).read_bytes() for f in files] == before
-
-
-def test_an_experiment_changes_svm_metrics_in_metrics_diff(small_repo):
-    dvc("exp", "run", "-S", "train_svm.C=[0.01]", cwd=small_repo)
-    diff = dvc("metrics", "diff", "--md", cwd=small_repo)
-    assert "metrics/svm.json" in diff and "micro" in diff

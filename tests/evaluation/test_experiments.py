@@ -1,5 +1,6 @@
 """`movie-genres compare` end to end: two real `dvc exp run`s on a copy of the small profile, one that
-changes the default text model, one that changes nothing any model sees."""
+changes the default text model, one that changes nothing any model sees. The repository is shared by
+every test here (and every worker): the tests only read it."""
 
 from __future__ import annotations
 
@@ -12,22 +13,14 @@ import pytest
 
 from movie_genres import paths
 from movie_genres.evaluation.experiments import compare, models_with_metrics, show_experiments
-from tests.dvc_repo import copy_workspace, dvc, run
+from tests.dvc_repo import EXPERIMENTS, copy_workspace, dvc, run
 
 pytestmark = pytest.mark.e2e
 
-REAL_CHANGE = ("svm-c", "train_svm.C=[0.01]")  # the SVM (the small profile's text default) with another C
-NO_CHANGE = ("report-only", "report.gallery_movies=6")  # reruns the report alone: no model sees it
+# `experimented` (tests/conftest.py): the small profile with these two run, shared by the workers.
+REAL_CHANGE = ("svm-c", EXPERIMENTS["svm-c"])  # the SVM (the small profile's text default) with another C
+NO_CHANGE = ("report-only", EXPERIMENTS["report-only"])  # reruns the report alone: no model sees it
 VERDICTS = ("better", "worse", "no clear difference")
-
-
-@pytest.fixture(scope="module")
-def experimented(small_profile_repo, tmp_path_factory) -> Path:
-    repo = copy_workspace(small_profile_repo, tmp_path_factory.mktemp("compare") / "repo")
-    for name, change in (REAL_CHANGE, NO_CHANGE):
-        # --temp: each starts from HEAD; a plain run leaves its results in the workspace, the next one's start.
-        dvc("exp", "run", "--temp", "-n", name, "-S", change, cwd=repo)
-    return repo
 
 
 def compare_output(repo: Path, *args: str) -> list[str]:
@@ -89,6 +82,11 @@ def test_the_table_shows_both_experiments_their_changes_and_verdicts(experimente
     assert float(rows[REAL_CHANGE[0]][text_default].split()[1]) != 0  # the change reached the text default
     assert_sorted_by_first_model(models, rows)
     assert "paired bootstrap (1000 draws" in " ".join(lines)
+
+
+def test_an_experiment_changes_svm_metrics_in_metrics_diff(experimented):
+    diff = dvc("metrics", "diff", "--md", "HEAD", REAL_CHANGE[0], cwd=experimented)
+    assert "metrics/svm.json" in diff and "micro" in diff
 
 
 def test_markdown_holds_the_same_cells(experimented):
