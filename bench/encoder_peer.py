@@ -74,8 +74,8 @@ def project_side(job_file: str) -> None:
     job, texts = read_job(job_file)
     import numpy as np
 
-    from movie_genres.features import sentence_encoder
     from movie_genres.features.sentence_encoder import SentenceEncoder, length_batches
+    from movie_genres.parallel import usable_cores
 
     encoder = SentenceEncoder(Path(job["model_dir"]), job["batch_size"])
     if encoder.max_tokens != job["max_seq_length"]:
@@ -95,10 +95,10 @@ def project_side(job_file: str) -> None:
         "padded_tokens": sum(encoder.batch_size * length for _, length in groups),  # every batch is full
         "forward_passes": len(groups),
         "threads": {
-            # 0 is TensorFlow's default: a pool as large as the machine's cores.
+            # 1: each op on its caller's thread (tf_runtime); 0 would be TensorFlow's default, one a core.
             "tf_intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
             "tf_inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
-            "concurrent_batches": sentence_encoder.CONCURRENT_BATCHES,
+            "concurrent_batches": usable_cores(),
             "environment": runtime_variables(),
         },
         "versions": {"tensorflow": tf.__version__, "keras_hub": _version("keras-hub"), "keras": _version("keras")},

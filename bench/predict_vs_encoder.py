@@ -62,23 +62,20 @@ def encode_texts(movies_file: str) -> None:
 
 def run_cnn(movies_file: str) -> None:
     """The poster CNN on the movies' posters, as vgg_extract runs it (the trained settings)."""
-    import numpy as np
     import pandas as pd
 
     from movie_genres import paths
     from movie_genres.features.cnn import build_backbone
-    from movie_genres.features.image_input import network_input
-    from movie_genres.keras_batches import predict_in_batches
+    from movie_genres.features.poster_features import run_network
+    from movie_genres.parallel import usable_cores
     from movie_genres.params import VggExtractParams
     from movie_genres.predict.features import trained_settings
 
     settings = trained_settings(paths.POSTER_FEATURES, VggExtractParams)
     folder = Path(movies_file).parent
     posters = [(folder / name).read_bytes() for name in pd.read_json(movies_file, lines=True)["poster"]]
-    predict = predict_in_batches(build_backbone(settings), settings.batch_size)
-    for start in range(0, len(posters), settings.batch_size):
-        batch = posters[start : start + settings.batch_size]
-        predict(np.stack([network_input(poster, settings.image_input) for poster in batch]))
+    rule, batch_size = settings.image_input, settings.batch_size
+    run_network(build_backbone(settings), enumerate(posters), len(posters), rule, batch_size, usable_cores(), False)
 
 
 ONE_THREAD = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1"}

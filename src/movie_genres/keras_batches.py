@@ -16,7 +16,10 @@ def predict_in_batches(model: keras.Model, batch_size: int) -> Callable[[np.ndar
 
     Every call runs on a full batch (short ones are padded with zeros and trimmed after), so the
     compiled graph sees a single input shape: one trace, and the same arithmetic on every run.
+    Threads may call it at once (`poster_batches`): the compiled function is made here, not by the
+    first calls, which would each make their own.
     """
+    model.make_predict_function()
 
     def predict(inputs: np.ndarray) -> np.ndarray:
         count = len(inputs)

@@ -119,8 +119,8 @@ def test_csv_input_gives_the_jsonl_predictions(trained, capsys, tmp_path):
 
 
 def test_chunks_cut_by_movies_or_by_posters_give_the_same_lines(trained, tmp_path):
-    """A file is predicted a chunk at a time (at most CHUNK_MOVIES movies, CHUNK_POSTERS posters):
-    where the chunks end changes no line, movies with posters and without mixed."""
+    """A file is predicted a chunk at a time (at most CHUNK_MOVIES movies, CHUNK_POSTER_BYTES of poster
+    files): where the chunks end changes no line, movies with posters and without mixed."""
     from movie_genres.predict.batch import predict_file
 
     rows = _test_movies(trained, tmp_path, 7)
@@ -129,9 +129,9 @@ def test_chunks_cut_by_movies_or_by_posters_give_the_same_lines(trained, tmp_pat
     _write_jsonl(tmp_path / "movies.jsonl", rows)
     predictor = Predictor()
     outputs = []
-    for chunk_movies, chunk_posters in ((100, 100), (3, 100), (100, 2), (1, 1)):
+    for chunk_movies, chunk_poster_bytes in ((100, 2**30), (3, 2**30), (100, 1), (1, 1)):  # (100, 1): a poster ends one
         out = io.StringIO()
-        assert predict_file(predictor, tmp_path / "movies.jsonl", out, None, chunk_movies, chunk_posters) == (7, 0)
+        assert predict_file(predictor, tmp_path / "movies.jsonl", out, None, chunk_movies, chunk_poster_bytes) == (7, 0)
         outputs.append(out.getvalue())
     assert outputs[1:] == outputs[:1] * 3
 

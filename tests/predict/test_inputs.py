@@ -96,7 +96,7 @@ def test_a_json_movie_takes_its_poster_from_its_own_folder(tmp_path):
     (tmp_path / "posters").mkdir()
     Image.new("RGB", (20, 30), "red").save(tmp_path / "posters" / "heat.jpg")
     movie = movie_from_mapping({"title": "Heat", "overview": "A heist.", "poster": "posters/heat.jpg"}, tmp_path)
-    assert movie.poster is not None and movie.poster.size == (20, 30)
+    assert movie.poster == (tmp_path / "posters" / "heat.jpg").read_bytes()  # the file, checked to decode
     assert movie_from_mapping({"poster": "missing.jpg"}, tmp_path).problems == {
         "poster": f"poster {tmp_path / 'missing.jpg'} not found"
     }
@@ -193,4 +193,16 @@ def test_an_unreadable_poster_is_named(tmp_path):
     assert broken.problems["poster"].startswith(f"poster {tmp_path / 'broken.jpg'} is not a readable image")
     assert (
         movie_from_mapping({"poster": "."}, tmp_path).problems["poster"].startswith(f"poster {tmp_path} cannot be read")
+    )
+
+
+def test_a_poster_cut_short_is_refused_when_read_not_in_the_network(tmp_path):
+    """Posters are kept as their files and decoded by the CNN later: reading one decodes it whole first."""
+    Image.new("RGB", (60, 90), "red").save(tmp_path / "whole.jpg")
+    whole = (tmp_path / "whole.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(whole[: len(whole) - 20])
+    cut = movie_from_mapping({"poster": "cut.jpg"}, tmp_path)
+    assert cut.poster is None
+    assert cut.problems["poster"].startswith(
+        f"poster {tmp_path / 'cut.jpg'} is not a readable image (OSError: image file is truncated"
     )

@@ -48,13 +48,21 @@ def describe_image_error(err: Exception) -> str:
     return f"{type(err).__name__}: {_OBJECT_REPR.sub('', str(err))}".rstrip(": ")
 
 
-def check_image(data: bytes) -> None:
-    """Raise PosterUnavailable unless `data` decodes completely as an image."""
+def decode_error(data: bytes) -> str | None:
+    """Why `data` does not decode completely as an image, or None when it does."""
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()  # decodes every pixel: a truncated file fails here, not later
     except Exception as err:  # PIL raises many types for bad data
-        raise PosterUnavailable(f"unreadable image: {describe_image_error(err)}") from None
+        return describe_image_error(err)
+    return None
+
+
+def check_image(data: bytes) -> None:
+    """Raise PosterUnavailable unless `data` decodes completely as an image."""
+    error = decode_error(data)
+    if error is not None:
+        raise PosterUnavailable(f"unreadable image: {error}")
 
 
 def bundled_source(poster_dir: Path) -> PosterSource:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ from tqdm import tqdm
 
 from movie_genres import keras_batches
 from movie_genres.data.posters import PosterArchive
-from movie_genres.features import cnn
+from movie_genres.features import cnn, image_input, poster_batches
 from movie_genres.features.feature_cache import (
     FeatureCache,
     arrays_digest,
@@ -27,9 +26,8 @@ from movie_genres.features.feature_cache import (
     content_key,
     tensorflow_runtime,
 )
-from movie_genres.features.image_input import network_input
 from movie_genres.features.store import Features
-from movie_genres.parallel import ordered_map
+from movie_genres.parallel import usable_cores
 from movie_genres.params import ImageInputParams, VggExtractParams
 
 log = logging.getLogger(__name__)
@@ -49,7 +47,7 @@ def poster_fingerprint(model: keras.Model, params: VggExtractParams) -> dict[str
         "weights": arrays_digest(model.get_weights()),
         "image_input": params.image_input.model_dump(),
         "batch_size": params.batch_size,
-        "code": code_digest(cnn, keras_batches, sys.modules[__name__]),
+        "code": code_digest(cnn, image_input, poster_batches, keras_batches, sys.modules[__name__]),
         "runtime": tensorflow_runtime("pillow"),
     }
 
@@ -88,11 +86,11 @@ def feature_chunks(
     """Features of every movie's poster, a chunk of movies at a time (their ids, their rows, in
     `movie_ids` order): memory holds one chunk however many posters.
 
-    Posters whose features `cache` has (by the poster's bytes) are not run again. `workers` threads
-    decode posters (default: one per CPU; 1 decodes between batches). Unreadable posters are
+    Posters whose features `cache` has (by the poster's bytes) are not run again. `workers` batches run
+    at once (default: one per CPU). Unreadable posters are
     skipped, not fatal (one bad file must not cost a long run): each is added to `skipped` with why.
     """
-    workers = workers or len(os.sched_getaffinity(0))
+    workers = workers or usable_cores()
     ids = movie_ids.tolist()
     unread = len(skipped)
     with PosterArchive(archive_path) as archive:
@@ -134,26 +132,18 @@ def run_network(
 ) -> tuple[list[int], np.ndarray, dict[int, str]]:
     """Features of the `count` (position, file) posters: the positions read, their rows, the others' reasons.
 
-    Worker threads decode and resize the next posters while the network runs on the current batch
-    (PIL and TensorFlow release the GIL), so all cores work at once; the batches are the ones a
-    single thread makes, so are the numbers. Files are read as they are needed: memory stays flat.
+    `workers` batches run at once, each decoded, resized and run on a thread of its own
+    (`poster_batches`). Files are read as they are needed: memory stays flat.
     """
     predict = keras_batches.predict_in_batches(model, batch_size)
     done: list[int] = []
     rows: list[np.ndarray] = []
     unreadable: dict[int, str] = {}
-    batch: list[np.ndarray] = []
-    prepared = ordered_map(lambda poster: (poster[0], network_input(poster[1], rule)), posters, workers, 2 * batch_size)
-    for position, image in tqdm(prepared, total=count, desc="posters", unit="poster", disable=not progress):
-        if isinstance(image, str):
-            unreadable[position] = image
-            continue
-        batch.append(image)
-        done.append(position)
-        if len(batch) == batch_size:
-            rows.append(predict(np.stack(batch)))
-            batch.clear()
-    if batch:
-        rows.append(predict(np.stack(batch)))
+    with tqdm(total=count, desc="posters", unit="poster", disable=not progress) as bar:
+        for positions, matrix, reasons in poster_batches.poster_batches(predict, posters, rule, batch_size, workers):
+            done += positions
+            rows += [] if matrix is None else [matrix]
+            unreadable |= reasons
+            bar.update(len(positions) + len(reasons))
     matrix = np.concatenate(rows) if rows else np.zeros((0, model.output_shape[-1]), np.float32)
     return done, matrix, unreadable

@@ -22,10 +22,10 @@ nice-0 process took 364 s on Ray, 176 s local (2 cores), and 177 s on Ray with i
 `engine: local` runs at the stage's own priority, and so do the stage's Ray workers now: nice 0
 (`WORKER_ENV`, the job's runtime environment: every actor and read task of the stage, on a local
 or an attached cluster). Threads: an actor computes on every core of its node, as the local stage
-does on its machine (TensorFlow's intra-op pool and the poster decoding threads are sized to the
-CPUs the process may run on); Ray's `OMP_NUM_THREADS` (the actor's reserved CPUs, 1 by default)
-changes nothing there: TensorFlow's pip build runs oneDNN on its own thread pool, not OpenMP, and a
-poster's or text's vector is the same bits with 1, 2 or 4 intra-op threads. So `cpus_per_actor` is
+does on its machine (a batch on each core the process may run on, each op on its caller's thread,
+tf_runtime); Ray's `OMP_NUM_THREADS` (the actor's reserved CPUs, 1 by default) changes nothing
+there: TensorFlow's pip build runs oneDNN on its own threads, not OpenMP, and a poster's or text's
+vector is the same bits with 1, 2 or 4 intra-op threads. So `cpus_per_actor` is
 what Ray reserves for scheduling; one actor a node (`SPREAD`) uses the node as the local stage would.
 """
 
@@ -51,6 +51,7 @@ from pydantic import BaseModel
 
 from movie_genres.errors import UserError
 from movie_genres.features.feature_cache import FeatureCache, fingerprint_digest
+from movie_genres.parallel import usable_cores
 from movie_genres.params import RayEngineParams
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def connect(params: RayEngineParams) -> None:
             ray.init(address=address, runtime_env=runtime_env)
         else:
             # "local": a new cluster, never one some other process left running on this machine
-            cpus = len(os.sched_getaffinity(0))
+            cpus = usable_cores()
             ray.init(address="local", num_cpus=cpus, include_dashboard=False, runtime_env=runtime_env)
     except ConnectionError as err:
         raise RayEngineError(f"{ADDRESS_VARIABLE}={address}: no Ray cluster answered ({err})") from err

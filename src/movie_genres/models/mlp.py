@@ -31,20 +31,14 @@ PREDICT_BATCH = 1024
 
 
 def make_deterministic(seed: int) -> None:
-    """Seed Python, NumPy and TensorFlow, ask for deterministic kernels, and run each op on one thread.
+    """Seed Python, NumPy and TensorFlow and ask for deterministic kernels.
 
-    How a kernel splits a sum over threads depends on their number, which depends on the machine;
-    with one thread (and tf_runtime's oneDNN settings) the same params give the same weights on any
-    machine. Call it before TensorFlow runs its first op: after that the thread count is fixed, and
-    results are only reproducible among runs that started the same way (a warning says so).
+    With tf_runtime's settings (oneDNN's kernels capped at AVX2, each op on one thread: how a kernel
+    splits a sum over threads depends on their number, which depends on the machine) the same params
+    then give the same weights on any machine.
     """
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(1)
-    except RuntimeError:
-        threads = tf.config.threading.get_intra_op_parallelism_threads()
-        log.warning("TensorFlow already runs ops on %s threads: training is reproducible on this machine only", threads)
 
 
 def build_mlp(train_x: np.ndarray | StoredRows, n_genres: int, params: MlpParams) -> keras.Model:

@@ -9,8 +9,10 @@ chosen by the pipeline's choose_defaults stage).
 
 from __future__ import annotations
 
+import importlib
+import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from movie_genres.evaluation.default_models import input_key
 from movie_genres.features.store import join_columns
 from movie_genres.models.predictions import DEFAULT_THRESHOLD, at_least_one_genre
 from movie_genres.models.training import ModelCard
+from movie_genres.parallel import LoadedOnce
 from movie_genres.predict.features import (
     FEATURES,
     TRAINING_WORDS,
@@ -55,10 +58,17 @@ class Predictor:
         self.featurizers = Featurizers(engine)
         self._cards: dict[str, ModelCard] = {}
         self._decisions: dict[str, dict] = {}
-        self._models: dict[str, Any] = {}
+        self._models: LoadedOnce[Any] = LoadedOnce()  # loaded on threads beside the networks, see _compute
         self._genres: list[str] | None = None
         self._defaults: dict[str, dict] | None = None
         self.trained = sorted(p.stem for p in paths.CARDS.glob("*.json"))
+
+    def start_loading_tensorflow(self) -> None:
+        """On the tensorflow engine, import TensorFlow on a thread of its own, so that it loads while the
+        caller reads its movies (3 s of a batch's start, on a core that would wait). The features'
+        import of it (`_compute`) then waits for this one to end."""
+        if self.engine == "tensorflow":
+            threading.Thread(target=importlib.import_module, args=("movie_genres.tf_runtime",)).start()
 
     # --- what is on disk ------------------------------------------------------------------------
 
@@ -130,15 +140,14 @@ class Predictor:
         """The input fields `name` reads of a movie, when given (INPUT_FIELDS)."""
         return set().union(*(inputs_read(f, self.featurizers) for f in self.features(name)))
 
-    def _model(self, leaf: str) -> Any:
-        if leaf not in self._models:
-            card = self.card(leaf)
-            path = Path(card.artifact)
-            if card.artifact.endswith(".keras"):
-                self._models[leaf] = self._keras_model(path)
-            else:
-                self._models[leaf] = load_pickle(path)
-        return self._models[leaf]
+    def _model(self, name: str) -> Any:
+        """A trained model (a leaf or a stacker), loaded on first use."""
+
+        def load() -> Any:
+            path = Path(self.card(name).artifact)
+            return self._keras_model(path) if path.suffix == ".keras" else load_pickle(path)
+
+        return self._models.get(name, load)
 
     def _keras_model(self, path: Path) -> Any:
         from movie_genres.models.mlp_numpy import NumpyMlp
@@ -276,9 +285,10 @@ class Predictor:
         # The language check (its model takes 0.37 s to load) runs beside the features: 0.16 s sooner a call.
         with ThreadPoolExecutor(1) as side:
             languages = side.submit(lambda: {i: clearly_not_english(movies[i].overview or "") for i in text_rows})
+            models = [*leaf_rows, *(name for name in dict.fromkeys(chosen) if name and self.card(name).components)]
             computed = {
                 feature: (rows, _positions(feature_rows[feature]))
-                for feature, rows in self._compute(movies, feature_rows)
+                for feature, rows in self._compute(movies, feature_rows, models)
             }
         unknown_to_training: set[int] = set()
         if text_rows:
@@ -311,13 +321,17 @@ class Predictor:
             results.append(result)
         return results
 
-    def _compute(self, movies: Sequence[MovieInput], feature_rows: dict[str, list[int]]) -> Iterator[tuple[str, Any]]:
-        """Each feature's rows for its movies. The TensorFlow networks (MiniLM, the poster CNN) run one
-        after the other on one thread, each with every core: run together they contended for
-        TensorFlow's thread pools (256 movies: 27.5 s together against 13.3 s one after the other).
-        The later networks load, and the Python featurizers load and run, on other threads meanwhile."""
+    def _compute(
+        self, movies: Sequence[MovieInput], feature_rows: dict[str, list[int]], models: list[str]
+    ) -> Iterator[tuple[str, Any]]:
+        """Each feature's rows for its movies. The networks (MiniLM, the poster CNN) run one after the
+        other, each a batch on every core at once: run together too they took as long (1,500 movies:
+        29.6 s against 23.7 s and 5.5 s), with more memory. The later networks load, the Python
+        featurizers load and run, and the `models` that will score the movies load, on other threads
+        meanwhile (a load that fails raises again where the model is used)."""
         networks = [feature for feature in feature_rows if FEATURES[feature].network]
-        if networks and self.engine == "tensorflow":
+        keras_models = [name for name in models if self.card(name).artifact.endswith(".keras")]
+        if (networks or keras_models) and self.engine == "tensorflow":
             # TensorFlow's start-up changes process-wide state for a while (sys.modules, file descriptor
             # 2; see tf_runtime): on this thread, before the others import what it holds back.
             import movie_genres.tf_runtime  # noqa: F401
@@ -329,11 +343,18 @@ class Predictor:
             return {feature: compute(feature) for feature in networks}
 
         others = [feature for feature in feature_rows if feature not in networks]
-        with ThreadPoolExecutor(max(1, len(others) + len(networks))) as pool:
+        with ThreadPoolExecutor(len(networks) + len(models) + len(others) + 1) as pool:
+            network_rows = pool.submit(compute_networks)
+            if networks:
+                # The first network's load is the longest wait, and mostly Python: the other loads, which
+                # are too, would hold the GIL half the time (it took 5.6 s beside them, 2.8 s alone).
+                first = pool.submit(FEATURES[networks[0]].network, self.featurizers)  # type: ignore[arg-type]
+                wait([first])
             for feature in networks[1:]:
                 pool.submit(FEATURES[feature].network, self.featurizers)  # type: ignore[arg-type]
+            for name in models:
+                pool.submit(self._model, name)
             futures = {feature: pool.submit(compute, feature) for feature in others}
-            network_rows = pool.submit(compute_networks)
             for feature, future in futures.items():
                 yield feature, future.result()
             yield from network_rows.result().items()

@@ -15,13 +15,10 @@ imported only by the tensorflow engine's networks, when a model needs them.
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -30,7 +27,7 @@ from pydantic import BaseModel
 
 from movie_genres import paths
 from movie_genres.errors import NumpyEngineUnsupported
-from movie_genres.parallel import ordered_map
+from movie_genres.parallel import LoadedOnce, usable_cores
 from movie_genres.params import EmbedTextParams, VggExtractParams, WordVectorsParams
 from movie_genres.predict.movie import ModelFilesError, MovieInput, PredictError, movies_frame
 
@@ -94,17 +91,10 @@ class Featurizers:
 
     def __init__(self, engine: Engine = "tensorflow") -> None:
         self.engine = engine
-        self._loaded: dict[str, Any] = {}
-        self._loading: dict[str, threading.Lock] = {}  # one lock a featurizer: features compute on threads
-        self._lock = threading.Lock()
+        self._loaded: LoadedOnce[Any] = LoadedOnce()  # features compute on threads
 
     def _get(self, key: str, load: Callable[[], Any]) -> Any:
-        with self._lock:
-            loading = self._loading.setdefault(key, threading.Lock())
-        with loading:
-            if key not in self._loaded:
-                self._loaded[key] = load()
-        return self._loaded[key]
+        return self._loaded.get(key, load)
 
     # --- scikit-learn featurizers ---------------------------------------------------------------
 
@@ -177,33 +167,30 @@ class Featurizers:
 
         return self._get("minilm", load)
 
-    def _minilm_vocabulary(self) -> set[str]:
+    def _minilm_known_words(self) -> set[str]:
+        """The whole words of MiniLM's vocabulary that carry meaning: no word pieces, letters, stop words."""
+
         def load() -> set[str]:
+            from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
             from movie_genres.features.sentence_encoder import find_model_dir
 
             vocab = (find_model_dir(self.minilm_settings().model_dir) / "vocab.txt").read_text().split("\n")
-            return {token for token in vocab if token.isalpha() and len(token) > 1}
+            return {token for token in vocab if token.isalpha() and len(token) > 1} - ENGLISH_STOP_WORDS
 
-        return self._get("minilm_vocabulary", load)
+        return self._get("minilm_known_words", load)
 
     def minilm(self, movies: list[MovieInput]) -> FeatureRows:
-        from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
         from movie_genres.features.sentence_encoder import movie_texts
 
         encoder = self.encoder()
         frame = movies_frame(movies)
-        vocabulary = self._minilm_vocabulary()
+        rows = encoder.encode(movie_texts(frame, self.minilm_settings().text))  # first: others load meanwhile
+        known = self._minilm_known_words()
         unknown = np.array(
-            [
-                not any(
-                    word in vocabulary and word not in ENGLISH_STOP_WORDS
-                    for word in _WORD.findall(encoder.normalize(text))
-                )
-                for text in frame["overview"]
-            ]
+            [not any(word in known for word in _WORD.findall(encoder.normalize(text))) for text in frame["overview"]]
         )
-        return FeatureRows(encoder.encode(movie_texts(frame, self.minilm_settings().text)), unknown)
+        return FeatureRows(rows, unknown)
 
     def cnn_settings(self) -> VggExtractParams:
         return self._get("cnn_settings", lambda: trained_settings(paths.POSTER_FEATURES, VggExtractParams))
@@ -232,22 +219,19 @@ class Featurizers:
         return self._get("cnn", load)
 
     def poster_cnn(self, movies: list[MovieInput]) -> FeatureRows:
-        from movie_genres.features.image_input import prepare_image
+        from movie_genres.features.poster_batches import poster_batches
 
         posters = [movie.poster for movie in movies if movie.poster is not None]
         if len(posters) < len(movies):
             raise PredictError("this model needs a poster: give --poster")
         params = self.cnn_settings()
-        predict = self.cnn()
-        # Threads resize the next posters while the network runs on a batch (PIL releases the GIL), as
-        # vgg_extract does: resized on the network's thread, the CNN kept 1.1 of 2 cores busy.
-        images = ordered_map(
-            lambda poster: prepare_image(poster, params.image_input),
-            posters,
-            len(os.sched_getaffinity(0)),
-            2 * params.batch_size,
-        )
-        rows = [predict(np.stack(batch)) for batch in iter(lambda: list(islice(images, params.batch_size)), [])]
+        rows = []
+        for _, matrix, unreadable in poster_batches(
+            self.cnn(), enumerate(posters), params.image_input, params.batch_size, usable_cores()
+        ):
+            if unreadable or matrix is None:  # movie_from_mapping checks files; a MovieInput made in Python may not
+                raise PredictError(f"a poster is not a readable image ({next(iter(unreadable.values()))})")
+            rows.append(matrix)
         return FeatureRows(np.concatenate(rows).astype(np.float32))
 
 

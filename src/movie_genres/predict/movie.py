@@ -13,7 +13,6 @@ reads that field, and is otherwise ignored with a warning.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import re
@@ -23,11 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from PIL import Image
 
 from movie_genres.data.contract import is_iso_day
 from movie_genres.data.dataset import DETAIL_COLUMNS
-from movie_genres.data.posters import describe_image_error
+from movie_genres.data.posters import decode_error
 from movie_genres.errors import UserError
 
 
@@ -58,7 +56,7 @@ OVERVIEW_MAX_WORDS = 1000
 class MovieInput:
     title: str = ""
     overview: str | None = None
-    poster: Image.Image | None = None
+    poster: bytes | None = None  # the image file, checked to decode (kept compressed: a batch holds thousands)
     details: dict[str, Any] = field(default_factory=dict)  # DETAIL_FIELDS; see `parse_detail`
     problems: dict[str, str] = field(default_factory=dict)  # an input field left out -> why it could not be read
     notes: list[str] = field(default_factory=list)  # warnings about what was read (an overview cut short)
@@ -172,13 +170,13 @@ def read_file(path: Path, what: str) -> bytes:
         raise PredictError(f"{what} {path} cannot be read ({err.strerror or err})") from None
 
 
-def read_poster(path: Path) -> Image.Image:
+def read_poster(path: Path) -> bytes:
+    """A poster file's bytes, once they have decoded as a whole image."""
     data = read_file(path, "poster")
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            return image.convert("RGB")
-    except Exception as err:  # PIL raises many types for bad data
-        raise PredictError(f"poster {path} is not a readable image ({describe_image_error(err)})") from None
+    error = decode_error(data)
+    if error is not None:
+        raise PredictError(f"poster {path} is not a readable image ({error})")
+    return data
 
 
 def read_text_file(path: Path, what: str) -> str:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
-from PIL import Image
-
 from movie_genres.params import FetchPostersParams, load_section, read_params
 from movie_genres.predict.movie import MovieInput, PredictError
 from movie_genres.tmdb.client import detail_fields, tmdb_from_params
@@ -25,7 +21,6 @@ def movie_from_tmdb(movie_id: int | None, title: str | None) -> MovieInput:
     poster = None
     if answer.get("poster_path"):
         base = client.poster_url_base(load_section(raw, "fetch_posters", FetchPostersParams).tmdb_poster_size)
-        data = client.http.get_bytes(base + answer["poster_path"], check_downloaded_image)
-        poster = Image.open(io.BytesIO(data)).convert("RGB")
+        poster = client.http.get_bytes(base + answer["poster_path"], check_downloaded_image)
     details = {**detail_fields(answer), "release_date": str(answer.get("release_date") or "")}
     return MovieInput(str(answer.get("title") or ""), str(answer.get("overview") or "") or None, poster, details)
