@@ -11,14 +11,15 @@ start-up included:
   for the inputs given: the text default, or with --poster the text-and-poster default);
 - the feature networks alone, as their stages run them on the same movies: MiniLM's `encode` with the
   settings the models were trained with (models/text_minilm.featurizer.json), and with --poster the
-  poster CNN (the stage's `network_input` and full batches); the slower of the two is the target.
+  poster CNN (the stage's `run_network`: a batch on each core); the slower of the two is the target.
 Prints and writes each run's wall time, CPU time (user + system of the process) and CPU utilisation
 (CPU over wall: 2.0 is two cores busy), the medians, and the median of the per-repeat ratios
 predict / feature network (target: at least 0.8).
-With --poster, each network also runs once on one thread (TF_NUM_INTRAOP_THREADS=1, where no core waits
-on another): predict has to compute both, so on this machine's cores it needs at least their CPU seconds
-over the cores, and the slower network's median wall over that is the best ratio any schedule could give
-("cpu_bound_ratio").
+With --poster, each network also runs once on one core (TensorFlow's inter-op pool of one thread too, so
+that its batches run one after the other): predict has to compute both, so on this machine's cores it
+needs at least their CPU seconds over the cores, and the slower network's median wall over that is the
+best ratio any schedule could give ("cpu_bound_ratio"; each network's start-up is counted, predict has
+one).
 """
 
 from __future__ import annotations

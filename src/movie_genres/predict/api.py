@@ -9,8 +9,6 @@ chosen by the pipeline's choose_defaults stage).
 
 from __future__ import annotations
 
-import importlib
-import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from functools import cache
@@ -62,13 +60,6 @@ class Predictor:
         self._genres: list[str] | None = None
         self._defaults: dict[str, dict] | None = None
         self.trained = sorted(p.stem for p in paths.CARDS.glob("*.json"))
-
-    def start_loading_tensorflow(self) -> None:
-        """On the tensorflow engine, import TensorFlow on a thread of its own, so that it loads while the
-        caller reads its movies (3 s of a batch's start, on a core that would wait). The features'
-        import of it (`_compute`) then waits for this one to end."""
-        if self.engine == "tensorflow":
-            threading.Thread(target=importlib.import_module, args=("movie_genres.tf_runtime",)).start()
 
     # --- what is on disk ------------------------------------------------------------------------
 

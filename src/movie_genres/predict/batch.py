@@ -162,7 +162,6 @@ def predict_file(
     chunk_poster_bytes: int = CHUNK_POSTER_BYTES,
 ) -> tuple[int, int]:
     """Predict every movie of `input_path`, writing one JSON line each to `output`; (movies, errors)."""
-    predictor.start_loading_tensorflow()
     count = errors = 0
     pending: list[tuple[Row, MovieInput | None]] = []
     poster_bytes = 0

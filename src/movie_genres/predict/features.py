@@ -14,12 +14,14 @@ imported only by the tensorflow engine's networks, when a model needs them.
 
 from __future__ import annotations
 
+import importlib
 import json
 import pickle
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Literal, TypeVar
 
 import numpy as np
@@ -96,6 +98,10 @@ class Featurizers:
     def _get(self, key: str, load: Callable[[], Any]) -> Any:
         return self._loaded.get(key, load)
 
+    def _import(self, module: str) -> ModuleType:
+        """A module that computing a feature needs, imported as a load (one at a time: see LoadedOnce)."""
+        return self._get(f"module {module}", lambda: importlib.import_module(module))
+
     # --- scikit-learn featurizers ---------------------------------------------------------------
 
     def bag_of_words(self) -> Any:
@@ -136,13 +142,12 @@ class Featurizers:
     # --- word vectors (gensim) ------------------------------------------------------------------
 
     def word_vectors(self, movies: list[MovieInput]) -> FeatureRows:
-        from movie_genres.features.word_vectors import load_word_vectors, mean_word_vectors
-
+        word_vectors = self._import("movie_genres.features.word_vectors")
         params = self._get(
             "word_vectors_settings", lambda: trained_settings(paths.TEXT_WORD_VECTORS, WordVectorsParams)
         )
-        vectors = self._get("word_vectors", lambda: load_word_vectors(params))
-        means = mean_word_vectors(movies_frame(movies)["overview"], vectors, params.lowercase)
+        vectors = self._get("word_vectors", lambda: word_vectors.load_word_vectors(params))
+        means = word_vectors.mean_word_vectors(movies_frame(movies)["overview"], vectors, params.lowercase)
         return FeatureRows(means.matrix, means.no_known_word)
 
     # --- the networks ---------------------------------------------------------------------------
