@@ -54,10 +54,12 @@ MODEL_FILES = ("config.json", "model.safetensors", "vocab.txt", "tokenizer_confi
 # with the shape of the batch it is computed in (rows, padded length) and, at some shapes, with its
 # row in the batch (oneDNN's matrix kernels sum in another order). In full batches padded to a
 # multiple of 16 tokens it did not: every text of the bundled data, in random batches of 32 with
-# other texts, came out the same bits (tests/features/test_feature_cache.py checks it on real
-# texts). So an embedding is a function of the text and the batch size, and a cached one equals a
-# fresh one. Steps of 8 did as well, but cost more: the bundled texts make 16 % more tokens padded
-# to 16 than the earlier padding to each batch's longest text, 21 % to 8 (more part-filled batches).
+# other texts, came out the same bits, and 1,200 of them in batches of 8 and of 16
+# (tests/features/test_sentence_encoder.py checks it on real texts). So an embedding is a function of
+# the text and the batch size, and a cached one equals a fresh one. Steps of 8 did as well, but cost
+# more: in batches of 32 the bundled texts make 16 % more tokens padded to 16 than the earlier padding
+# to each batch's longest text, 21 % to 8 (more part-filled batches). Smaller batches leave less of a
+# batch to fill: 1,500 texts are 152,576 tokens in batches of 32, 122,880 in batches of 8 (the params').
 LENGTH_STEP = 16
 # The encoder runs a batch on each core at once, each on its own thread (TensorFlow releases the GIL and
 # runs each op on its caller's thread, tf_runtime). One batch at a time left the cores idle between and
