@@ -17,6 +17,7 @@ SMALL_PROFILE = {
     ("fetch_list", "max_movies"): 200,
     ("train_svm", "C"): [0.1, 1],
     ("train_svm", "cv_folds"): 2,
+    ("out_of_fold", "folds"): 2,
     ("train_details_logreg", "C"): [1],
     ("train_details_logreg", "cv_folds"): 2,
     ("train_text_mlp", "max_epochs"): 5,
@@ -112,8 +113,8 @@ def copy_workspace(repo: Path, destination: Path) -> Path:
     return destination
 
 
-# The experiments tests/evaluation/test_experiments.py compares: one that changes the SVM (the small
-# profile's text default), one that changes nothing a model sees (it reruns the report alone).
+# The experiments tests/evaluation/test_experiments.py compares: one that changes the SVM (and the
+# stacks that read it), one that changes nothing a model sees (it reruns the report alone).
 EXPERIMENTS = {"svm-c": "train_svm.C=[0.01]", "report-only": "report.gallery_movies=6"}
 
 
