@@ -1,10 +1,14 @@
-"""The `movie-genres` entry point: its ending skips TensorFlow's teardown but delivers everything."""
+"""The `movie-genres` entry point: its ending skips the slow teardown but delivers everything."""
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 
+import pytest
+
+from movie_genres.cli import collection_paused
 from tests.conftest import ROOT
 
 WRITE_THEN_EXIT = """
@@ -22,6 +26,39 @@ def test_exiting_with_tensorflow_loaded_keeps_the_output_and_the_status():
     assert done.returncode == 3
     assert done.stdout == "x" * 100_000
     assert done.stderr.endswith("done")
+
+
+WRITE_THEN_EXIT_WITHOUT_TENSORFLOW = """
+import atexit, sys
+import sklearn.linear_model  # what a one-movie call imports: its objects are frozen at exit, not collected
+from movie_genres.cli import exit_process
+atexit.register(lambda: print("atexit ran", file=sys.stderr, end=""))
+print("x" * 100_000, end="")
+exit_process(3)
+"""
+
+
+def test_exiting_without_tensorflow_keeps_the_output_the_status_and_the_exit_handlers():
+    done = subprocess.run(
+        [sys.executable, "-c", WRITE_THEN_EXIT_WITHOUT_TENSORFLOW], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 3
+    assert done.stdout == "x" * 100_000
+    assert done.stderr == "atexit ran"
+
+
+@pytest.mark.parametrize("enabled_before", [True, False])
+def test_a_paused_collection_leaves_the_collector_as_it_found_it(enabled_before: bool):
+    (gc.enable if enabled_before else gc.disable)()
+    try:
+        with collection_paused():
+            assert not gc.isenabled()
+        assert gc.isenabled() is enabled_before
+        with pytest.raises(KeyError), collection_paused():
+            raise KeyError("a failed call")
+        assert gc.isenabled() is enabled_before
+    finally:
+        gc.enable()
 
 
 def test_the_command_lists_its_subcommands():
