@@ -10,7 +10,7 @@ Many movies, each model loaded once:
     movie-genres predict --input movies.jsonl|movies.csv --output preds.jsonl [--model NAME]
 
 Without --model, each movie gets the pipeline's default model for the inputs it has (models/defaults.json).
---engine: the networks on numpy (the default for one movie: no TensorFlow to start, about 3x sooner; a model
+--engine: the networks on numpy (the default for one movie: no TensorFlow to start, about 2.5x sooner; a model
 it does not compute goes to tensorflow) or on tensorflow (the default for --input: the pipeline's own, bit for
 bit its features, faster on many movies).
 A field that cannot be read fails the movie only where the model reads it; otherwise it is ignored with
