@@ -61,10 +61,6 @@ MODEL_FILES = ("config.json", "model.safetensors", "vocab.txt", "tokenizer_confi
 # to each batch's longest text, 21 % to 8 (more part-filled batches). Smaller batches leave less of a
 # batch to fill: 1,500 texts are 152,576 tokens in batches of 32, 122,880 in batches of 8 (the params').
 LENGTH_STEP = 16
-# The encoder runs a batch on each core at once, each on its own thread (TensorFlow releases the GIL and
-# runs each op on its caller's thread, tf_runtime). One batch at a time left the cores idle between and
-# inside its ops: 950 texts took 21.8-22.8 s at 1.85 cores busy, two at once 18.1-20.1 s at 1.97, the
-# same bits (each batch is its own computation).
 
 
 class ModelNotFound(UserError, FileNotFoundError):
@@ -252,6 +248,10 @@ class SentenceEncoder(WordPieces):
             inputs = pack(rows, length, self.cls_id, self.sep_id, self.pad_id)
             embeddings[batch] = np.asarray(self._embed(inputs))[: len(batch)]
 
+        # A batch on each core at once, each on its own thread (TensorFlow releases the GIL and runs each
+        # op on its caller's thread, tf_runtime). One batch at a time left the cores idle between and
+        # inside its ops: 950 texts took 21.8-22.8 s at 1.85 cores busy, two at once 18.1-20.1 s at 1.97,
+        # the same bits (each batch is its own computation).
         with ThreadPoolExecutor(usable_cores()) as pool:
             done = pool.map(embed, groups)
             for _ in tqdm(done, total=len(groups), desc="embedding", unit="batch", disable=not progress):

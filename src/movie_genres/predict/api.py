@@ -136,9 +136,12 @@ class Predictor:
 
         def load() -> Any:
             path = Path(self.card(name).artifact)
-            return self._keras_model(path) if path.suffix == ".keras" else load_pickle(path)
+            return self._keras_model(path) if self._is_keras(name) else load_pickle(path)
 
         return self._models.get(name, load)
+
+    def _is_keras(self, name: str) -> bool:
+        return self.card(name).artifact.endswith(".keras")
 
     def _keras_model(self, path: Path) -> Any:
         from movie_genres.models.mlp_numpy import NumpyMlp
@@ -321,7 +324,7 @@ class Predictor:
         featurizers load and run, and the `models` that will score the movies load, on other threads
         meanwhile (a load that fails raises again where the model is used)."""
         networks = [feature for feature in feature_rows if FEATURES[feature].network]
-        keras_models = [name for name in models if self.card(name).artifact.endswith(".keras")]
+        keras_models = [name for name in models if self._is_keras(name)]
         if (networks or keras_models) and self.engine == "tensorflow":
             # TensorFlow's start-up changes process-wide state for a while (sys.modules, file descriptor
             # 2; see tf_runtime): on this thread, before the others import what it holds back.
@@ -363,9 +366,9 @@ class Predictor:
     def _scores(self, leaf: str, x: Any) -> np.ndarray:
         card = self.card(leaf)
         model = self._model(leaf)
-        if card.artifact.endswith(".keras") and self.engine == "numpy":
+        if self._is_keras(leaf) and self.engine == "numpy":
             scores = model.predict(np.asarray(x))
-        elif card.artifact.endswith(".keras"):
+        elif self._is_keras(leaf):
             from movie_genres.keras_batches import predict_in_batches
 
             # Rows in padded batches of one size: one traced graph per model however many movies come
